@@ -1,0 +1,32 @@
+# MediaLayer Match — the two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8080
+export PYTHONPATH := $(CURDIR)/shared:$(CURDIR)/functions/image:$(CURDIR)/functions/audio:$(CURDIR)/functions/video:$(CURDIR)
+
+.PHONY: run test lint setup bench-smoke clean
+
+$(VENV)/.installed: requirements/runtime.txt requirements/dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements/dev.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+## Start the whole API locally on http://127.0.0.1:$(PORT) (no AWS account; auth off, logged loudly).
+run: setup
+	MEDIALAYER_AUTH_DISABLED=$${MEDIALAYER_AUTH_DISABLED:-true} PORT=$(PORT) $(PY) -m localserver
+
+## Run lint, template checks and the test suite (slow benchmarks excluded).
+test: setup
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .aws-sam

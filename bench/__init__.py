@@ -1,0 +1,1 @@
+"""bench: the measuring instrument. ``python -m bench image|audio|video [--quick]``; see bench/README.md."""

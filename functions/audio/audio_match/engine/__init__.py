@@ -1,0 +1,20 @@
+"""The audio engine: dense spectral landmarks, speed/tempo/pitch-robust matching, aligned segments.
+
+    engine = AudioEngine()
+    sig = engine.fingerprint(path, caps)            # any accepted audio, or a video's soundtrack
+    sig = engine.fingerprint_samples(mono, 8000)    # already-decoded mono float32 (video engine)
+    result = engine.compare(sig_a, sig_b)           # raw_score, segments, details
+
+Pipeline: decode to 8 kHz mono (``decode``) -> log spectrogram and landmarks, paired into continuous
+hash values (``landmarks``) -> keys under a grid of speed/tempo/pitch variants looked up in the other
+side's key table, offset histogram per variant (``matching``) -> Hough line over slope/offset, least
+squares refinement, segments (``align``). ``raw_score`` is the number of time-consistent matches on the
+best line; the calibration (``calibration.json``, fitted by ``python -m bench calibrate audio``) maps it
+to the public score.
+"""
+
+from __future__ import annotations
+
+from audio_match.engine.engine import ENGINE_VERSION, AudioEngine, AudioSignature
+
+__all__ = ["ENGINE_VERSION", "AudioEngine", "AudioSignature"]

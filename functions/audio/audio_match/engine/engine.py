@@ -1,0 +1,168 @@
+"""``AudioEngine``: the :class:`medialayer.engine.Engine` for audio (see the package docstring)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from medialayer.calibration import Calibration
+from medialayer.caps import DEFAULT_CAPS, MediaCaps
+from medialayer.engine import Comparison, MatchedSegment
+from scipy.signal import resample_poly
+
+from audio_match.engine import align
+from audio_match.engine.decode import decode_mono
+from audio_match.engine.landmarks import (
+    FRAMES_PER_S,
+    HOP,
+    N_FFT,
+    SAMPLE_RATE,
+    PeakPairs,
+    find_peaks,
+    log_spectrogram,
+    pair_peaks,
+)
+from audio_match.engine.matching import VariantMatches, search
+
+ENGINE_VERSION = "audio-landmarks-1"
+CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "calibration.json"
+#: Fewer pairs than this on either side: too little structure to claim anything (silence, tones).
+MIN_PAIRS = 20
+#: Seconds from a frame index to the centre of its analysis window.
+_FRAME_S = HOP / SAMPLE_RATE
+_CENTRE_S = N_FFT / 2 / SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class AudioSignature:
+    """Landmark pairs of one recording (plain picklable data) and what they were computed from."""
+
+    pairs: PeakPairs
+    duration_s: float
+    n_peaks: int
+    engine_version: str = ENGINE_VERSION
+
+
+@lru_cache(maxsize=4)
+def _load_calibration(path: Path) -> Calibration:
+    return Calibration.load(path)
+
+
+def _seconds(frames: float) -> float:
+    return float(frames) * _FRAME_S + _CENTRE_S
+
+
+class AudioEngine:
+    """Audio matcher: ``fingerprint`` / ``fingerprint_samples`` -> :class:`AudioSignature`; ``compare``."""
+
+    media_type = "audio"
+    version = ENGINE_VERSION
+    sample_rate = SAMPLE_RATE
+
+    def __init__(self, calibration_path: Path | None = None) -> None:
+        self._calibration_path = Path(calibration_path or CALIBRATION_PATH)
+
+    # -- signatures -------------------------------------------------------------------------------
+    def fingerprint(self, path: Path, caps: MediaCaps | None = None) -> AudioSignature:
+        """Decode the first audio stream of ``path`` (audio file or video container) and fingerprint it.
+
+        Raises ``DurationTooLong`` above ``caps.max_duration_s`` (header or decoded length) and
+        ``UnsupportedMedia`` when it cannot be decoded or has no audio track.
+        """
+        caps = caps if caps is not None else DEFAULT_CAPS["audio"]
+        return self.fingerprint_samples(decode_mono(Path(path), SAMPLE_RATE, caps), SAMPLE_RATE)
+
+    def fingerprint_samples(self, samples: np.ndarray, sr: int) -> AudioSignature:
+        """Fingerprint already-decoded mono samples (float, -1..1) at ``sr`` Hz (resampled if not 8 kHz)."""
+        x = np.asarray(samples, dtype=np.float32).reshape(-1)
+        if sr != SAMPLE_RATE:
+            g = int(np.gcd(int(sr), SAMPLE_RATE))
+            x = resample_poly(x, SAMPLE_RATE // g, int(sr) // g).astype(np.float32)
+        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+        peaks = find_peaks(log_spectrogram(x))
+        return AudioSignature(
+            pairs=pair_peaks(peaks), duration_s=x.size / SAMPLE_RATE, n_peaks=int(peaks.t.size)
+        )
+
+    # -- comparison -------------------------------------------------------------------------------
+    def compare(self, source: AudioSignature, target: AudioSignature) -> Comparison:
+        """Align ``target`` against ``source``; raw score = time-consistent matches on the best line."""
+        details: dict[str, Any] = {
+            "engine_version": ENGINE_VERSION,
+            "source_pairs": int(source.pairs.t1.size),
+            "target_pairs": int(target.pairs.t1.size),
+        }
+        if source.pairs.t1.size < MIN_PAIRS or target.pairs.t1.size < MIN_PAIRS:
+            details["reason"] = "too little spectral structure (silence, tone or noise)"
+            return Comparison(raw_score=0.0, segments=[], details=details)
+        results = search(source.pairs, target.pairs)
+        best = max(results, key=lambda r: r.peak_count)
+        lines, frame_segments = _extract_lines(best)
+        evidence = [align.window_count(np.sort(best.t_src[ln.inliers]), FRAMES_PER_S) for ln in lines]
+        raw = float(max(evidence)) if evidence else 0.0
+        segments = [self._segment(fs, best) for fs in frame_segments]
+        details.update(
+            {
+                "variant": {"kind": best.variant.kind, "factor": best.variant.factor},
+                "matches_in_variant": int(best.t_src.size),
+                "offset_peak_count": best.peak_count,
+                "line_inliers": [int(ln.inliers.size) for ln in lines],
+                "line_evidence_10s": evidence,
+                "segments": [
+                    {
+                        "speed": round(1.0 / fs.slope, 4) if fs.slope > 0 else None,
+                        "offset_s": round(_seconds(fs.tgt_start) - _seconds(fs.src_start), 3),
+                        "matches": fs.matches,
+                    }
+                    for fs in frame_segments
+                ],
+            }
+        )
+        return Comparison(raw_score=raw, segments=segments, details=details)
+
+    def _segment(self, fs: align.FrameSegment, best: VariantMatches) -> MatchedSegment:
+        return MatchedSegment(
+            source_start=_seconds(fs.src_start),
+            source_end=_seconds(fs.src_end),
+            target_start=_seconds(fs.tgt_start),
+            target_end=_seconds(fs.tgt_end),
+            score=self._calibrated(float(fs.matches)),
+        )
+
+    def _calibrated(self, raw: float) -> float:
+        try:
+            return self.calibration().score(raw)
+        except FileNotFoundError:
+            return float(min(1.0, raw / 100.0))
+
+    def calibration(self) -> Calibration:
+        """The fitted score mapping (``calibration.json`` beside the package)."""
+        return _load_calibration(self._calibration_path)
+
+
+def _extract_lines(best: VariantMatches) -> tuple[list[align.Line], list[align.FrameSegment]]:
+    """Lines of the winning variant, strongest first, and their segments (at most ``MAX_LINES``)."""
+    t_src = best.t_src.astype(np.float64)
+    t_tgt = best.t_tgt.astype(np.float64)
+    t_end = t_src + best.dt_src
+    remaining = np.arange(t_src.size)
+    lines: list[align.Line] = []
+    segments: list[align.FrameSegment] = []
+    scale = best.variant.time_scale
+    for _ in range(align.MAX_LINES):
+        if remaining.size < align.MIN_SEGMENT_MATCHES:
+            break
+        slope, offset, _votes = align.hough_line(t_src[remaining], t_tgt[remaining], scale)
+        line = align.refine_line(t_src[remaining], t_tgt[remaining], slope, offset)
+        line = align.Line(line.slope, line.offset, remaining[line.inliers])
+        found = align.split_segments(t_src, t_end, line, FRAMES_PER_S)
+        if lines and not found:
+            break
+        lines.append(line)
+        segments.extend(found)
+        remaining = np.setdiff1d(remaining, line.inliers, assume_unique=True)
+    segments.sort(key=lambda s: -s.matches)
+    return lines, segments

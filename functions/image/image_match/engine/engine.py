@@ -1,0 +1,158 @@
+"""The image engine: decode -> content box -> global hash + ORB features; compare in two stages.
+
+``fingerprint`` does all per-file work once (decode, trim, hash, features), so ``compare`` is cheap and
+pure. ``compare`` always scores the global hash (with dihedral variants); unless the hash alone is
+already decisive it verifies geometry with local features against the source and, when that is not
+already strong, against the mirrored source; the evidence is fused into one raw score
+(:mod:`image_match.engine.fuse`) that the fitted calibration maps onto the public score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from image_match.engine import fuse, global_hash, local_features, relation
+from image_match.engine.decode import decode
+from image_match.engine.normalise import Box, content_box
+from medialayer.calibration import Calibration
+from medialayer.caps import DEFAULT_CAPS, MediaCaps, MediaType
+from medialayer.engine import Comparison
+
+ENGINE_VERSION = "image-1.0"
+WORKING_LONG_SIDE = 640
+CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "calibration.json"
+HASH_DECISIVE = 0.85  # hash_score at or above this (Hamming <= 19 of 256): no geometry needed
+GEOMETRY_STRONG = 0.9  # geometry_score at or above this: no need to also try the mirror
+
+
+@dataclass
+class ImageSignature:
+    """Everything ``compare`` needs about one image; plain picklable data."""
+
+    gray: np.ndarray
+    box: Box
+    hash: global_hash.GlobalHash
+    features: local_features.Features
+    width: int
+    height: int
+    scale: float
+    fmt: str
+    frames: int = 1
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def content_area(self) -> float:
+        return float(self.box.area)
+
+
+class ImageEngine:
+    """:class:`medialayer.engine.Engine` for still images."""
+
+    media_type: MediaType = "image"
+    version: str = ENGINE_VERSION
+
+    def __init__(self, calibration_path: Path | None = None) -> None:
+        self._calibration_path = calibration_path or CALIBRATION_PATH
+
+    def fingerprint(self, path: Path, caps: MediaCaps | None = None) -> ImageSignature:
+        """Decode ``path`` and compute its hash and local features (raises typed media errors)."""
+        decoded = decode(Path(path), caps or DEFAULT_CAPS["image"], WORKING_LONG_SIDE)
+        box = content_box(decoded.gray)
+        content = np.ascontiguousarray(decoded.gray[box.y0 : box.y1, box.x0 : box.x1])
+        return ImageSignature(
+            gray=decoded.gray,
+            box=box,
+            hash=global_hash.compute(content),
+            features=local_features.extract(decoded.gray),
+            width=decoded.width,
+            height=decoded.height,
+            scale=decoded.scale,
+            fmt=decoded.fmt,
+            frames=decoded.frames,
+            notes=decoded.notes,
+        )
+
+    def compare(self, source: ImageSignature, target: ImageSignature) -> Comparison:
+        """Fused raw score of ``source`` vs ``target`` plus per-stage details (JSON-ready)."""
+        distance, variant = global_hash.distance(source.hash, target.hash)
+        quality = min(source.hash.quality, target.hash.quality)
+        h_score = fuse.hash_score(distance, quality)
+        details: dict[str, Any] = {
+            "hash": {
+                "distance": distance,
+                "bits": global_hash.HASH_BITS,
+                "variant": global_hash.DIHEDRAL_NAMES[variant],
+                "quality": round(quality, 2),
+                "score": round(h_score, 4),
+            },
+            "source": _describe(source),
+            "target": _describe(target),
+        }
+        best, mirrored, g_score = local_features.Verification(), False, 0.0
+        if h_score < HASH_DECISIVE:
+            best = local_features.verify(
+                source.features, target.features, source.content_area, target.content_area
+            )
+            g_score = fuse.geometry_score(best)
+            if g_score < GEOMETRY_STRONG:
+                flipped = local_features.extract(np.ascontiguousarray(source.gray[:, ::-1]))
+                mirror = local_features.verify(
+                    flipped, target.features, source.content_area, target.content_area
+                )
+                m_score = fuse.geometry_score(mirror)
+                if m_score > g_score:
+                    best, mirrored, g_score = mirror, True, m_score
+            details["geometry"] = {
+                "inliers": best.inliers,
+                "matches": best.matches,
+                "inlier_ratio": round(best.inlier_ratio, 4),
+                "coverage_source": round(best.coverage_source, 4),
+                "coverage_target": round(best.coverage_target, 4),
+                "mirrored": mirrored,
+                "score": round(g_score, 4),
+            }
+        else:
+            details["geometry"] = {"skipped": "global hash already decisive"}
+        raw = fuse.fuse(h_score, g_score)
+        details["stage"] = "hash" if h_score >= g_score else "geometry"
+        if best.homography is not None and g_score >= h_score:
+            details["relation"] = relation.describe(
+                best.homography,
+                mirrored=mirrored,
+                source_working_width=source.gray.shape[1],
+                source_scale=source.scale,
+                target_scale=target.scale,
+                target_box=target.box,
+                source_size=(source.width, source.height),
+            )
+        elif h_score > g_score:
+            details["relation"] = {"dihedral": global_hash.DIHEDRAL_NAMES[variant]}
+        return Comparison(raw_score=float(raw), segments=[], details=details)
+
+    def calibration(self) -> Calibration:
+        """The fitted calibration (``calibration.json`` beside the package)."""
+        return _load_calibration(str(self._calibration_path))
+
+
+@lru_cache(maxsize=4)
+def _load_calibration(path: str) -> Calibration:
+    return Calibration.load(Path(path))
+
+
+def _describe(sig: ImageSignature) -> dict[str, Any]:
+    out: dict[str, Any] = {"format": sig.fmt, "width": sig.width, "height": sig.height}
+    if sig.frames > 1:
+        out["frames"] = sig.frames
+        out["first_frame_only"] = True
+    b = sig.box
+    if b.area < sig.gray.shape[0] * sig.gray.shape[1]:
+        s = sig.scale
+        out["content_box"] = [round(b.x0 / s), round(b.y0 / s), round(b.x1 / s), round(b.y1 / s)]
+    if sig.notes:
+        out["notes"] = list(sig.notes)
+    return out

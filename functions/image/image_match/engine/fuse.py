@@ -1,0 +1,41 @@
+"""Fuse the stages' evidence into one raw score (higher = more alike; calibrated later).
+
+Two independent ways to be sure two images are copies:
+
+* the global hash agrees (``hash_score``: 1 at Hamming distance 0, 0 at the 128 bits expected of
+  unrelated images; discounted for near-uniform images whose bits are noise), or
+* enough local features agree on one geometry (``geometry_score``: grows with the distinct inlier count,
+  reinforced by the inlier ratio and the covered area, which unrelated images rarely have together).
+
+The raw score is the larger of the two, so either stage alone can establish a match and a failure of
+one (a crop for the hash, a blank image for the features) does not drag the other down. The public
+``similarity_score`` is this raw score mapped by the fitted calibration.
+"""
+
+from __future__ import annotations
+
+import math
+
+from image_match.engine.global_hash import HASH_BITS
+from image_match.engine.local_features import Verification
+
+MIN_HASH_QUALITY = 2.0  # mean 64x64 gradient below this: the hash of a near-blank image carries no signal
+
+
+def hash_score(distance: int, quality: float) -> float:
+    """Hash agreement in [0, 1]."""
+    score = max(0.0, (HASH_BITS / 2 - distance) / (HASH_BITS / 2))
+    return score * min(1.0, quality / MIN_HASH_QUALITY)
+
+
+def geometry_score(v: Verification) -> float:
+    """Geometric agreement in [0, 1)."""
+    if v.inliers <= 0:
+        return 0.0
+    support = v.inliers * (0.5 + 0.5 * v.inlier_ratio) * (0.5 + 0.5 * math.sqrt(v.coverage))
+    return 1.0 - math.exp(-support / 25.0)
+
+
+def fuse(h_score: float, g_score: float) -> float:
+    """The raw score: the stronger of the two stages."""
+    return max(h_score, g_score)

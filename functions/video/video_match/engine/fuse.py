@@ -1,0 +1,64 @@
+"""The soundtrack side: fingerprint and compare audio through the audio engine, when it is installed.
+
+The audio engine (``audio_match.engine.AudioEngine``) is imported lazily so the video engine still works
+(visual-only) where it is absent. Its raw score is mapped through *its own* calibration to its public
+score in [0, 1] (0.5 = its FPR <= 0.1 % match threshold), which is the audio evidence fused here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from medialayer.caps import MediaCaps
+from medialayer.engine import MatchedSegment
+from medialayer.errors import UnsupportedMedia
+
+
+@lru_cache(maxsize=1)
+def audio_engine() -> Any | None:
+    """The audio engine instance, or ``None`` when the audio package is not available."""
+    try:
+        from audio_match.engine import AudioEngine
+    except ImportError:
+        return None
+    return AudioEngine()
+
+
+def fingerprint_audio(path: Path, caps: MediaCaps) -> Any | None:
+    """The soundtrack signature, or ``None`` (no audio track, undecodable audio, or no audio engine)."""
+    engine = audio_engine()
+    if engine is None:
+        return None
+    try:
+        return engine.fingerprint(path, caps)
+    except UnsupportedMedia:
+        return None
+
+
+@dataclass
+class AudioEvidence:
+    """The audio engine's verdict on two soundtracks."""
+
+    score: float
+    raw_score: float
+    segments: list[MatchedSegment] = field(default_factory=list)
+
+
+def compare_audio(source: Any | None, target: Any | None) -> AudioEvidence | None:
+    """Compare two soundtrack signatures; ``None`` when either is missing."""
+    engine = audio_engine()
+    if engine is None or source is None or target is None:
+        return None
+    comparison = engine.compare(source, target)
+    score = float(engine.calibration().score(comparison.raw_score))
+    return AudioEvidence(
+        score=score, raw_score=float(comparison.raw_score), segments=list(comparison.segments)
+    )
+
+
+def overlap_s(a0: float, a1: float, b0: float, b1: float) -> float:
+    """Length of the intersection of two intervals."""
+    return max(0.0, min(a1, b1) - max(a0, b0))

@@ -1,0 +1,117 @@
+"""The video comparer the pipeline calls: probe, stage, fan out, align, clean up.
+
+    comparer = build_comparer(get_settings())
+    comparison = comparer.compare_files(source_path, target_path, caps)
+
+Both files are probed first (so an over-long or stream-less file fails before anything is uploaded),
+then staged under a fresh run prefix, chunked (:func:`~video_match.stages.plan_job`) and handed to the
+runner — Step Functions in AWS, a process pool locally. The run prefix is deleted in ``finally`` on
+every path; the bucket's lifecycle rule is only the backstop (e.g. for a Lambda killed mid-run).
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from medialayer.calibration import Calibration
+from medialayer.caps import MediaCaps, MediaType
+from medialayer.engine import Comparison
+from medialayer.errors import DurationTooLong, UnsupportedMedia
+from medialayer.staging import StagingStore, build_store
+from video_match.runners import FanOutRunner, build_runner
+from video_match.stages import SIDES, VideoStageEngine, comparison_from_dict, info_key, media_key, plan_job
+
+if TYPE_CHECKING:
+    from medialayer.settings import Settings
+
+log = logging.getLogger("video_match.fanout")
+
+#: Container durations are rounded; tolerate this much over the cap before refusing.
+DURATION_SLACK_S = 0.5
+
+
+class FanOutEngine(VideoStageEngine, Protocol):
+    """The engine as the comparer needs it: the stage API plus ``probe``."""
+
+    def probe(self, path: Path, caps: MediaCaps) -> Any: ...
+
+    def calibration(self) -> Calibration: ...
+
+
+def check_info(info: Any, caps: MediaCaps) -> None:
+    """Refuse a file before staging: over the duration cap, or with neither video nor audio."""
+    duration = float(getattr(info, "duration_s", 0.0) or 0.0)
+    if caps.max_duration_s is not None and duration > caps.max_duration_s + DURATION_SLACK_S:
+        raise DurationTooLong(f"the video is longer than {caps.max_duration_s:g} s")
+    if not getattr(info, "has_video", False) and not getattr(info, "has_audio", False):
+        raise UnsupportedMedia("the file has neither a video nor an audio stream")
+
+
+class FanOutComparer:
+    """Compares two local video files through the fan-out: a
+    :class:`~medialayer.pipeline.FileComparer` (``compare_files`` is the pipeline's hook)."""
+
+    media_type: MediaType = "video"
+
+    def __init__(self, engine: FanOutEngine, store: StagingStore, runner: FanOutRunner) -> None:
+        self.engine = engine
+        self.store = store
+        self.runner = runner
+
+    def calibration(self) -> Calibration:
+        """The video engine's fitted score mapping."""
+        return self.engine.calibration()
+
+    def compare_files(self, source: Path, target: Path, caps: MediaCaps) -> Comparison:
+        """Compare two fetched, sniffed files; raises our typed errors."""
+        infos = [self.engine.probe(path, caps) for path in (source, target)]
+        for info in infos:
+            check_info(info, caps)
+        run_prefix = self.store.new_run_prefix()
+        try:
+            self._stage(run_prefix, (source, target), infos)
+            job = plan_job(infos[0], infos[1], run_prefix=run_prefix, caps=caps)
+            log.info("video fan-out %s: %d tasks", run_prefix, len(job.tasks))
+            return comparison_from_dict(self.runner.run(job))
+        finally:
+            self._clean_up(run_prefix)
+
+    def _stage(self, run_prefix: str, paths: tuple[Path, Path], infos: list[Any]) -> None:
+        """Upload both files (concurrently; each upload streams from disk) and their probe results."""
+
+        def stage_one(index: int) -> None:
+            side = SIDES[index]
+            self.store.put_file(paths[index], media_key(run_prefix, side))
+            self.store.put_object(info_key(run_prefix, side), pickle.dumps(infos[index]))
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for future in [pool.submit(stage_one, i) for i in range(2)]:
+                future.result()
+
+    def _clean_up(self, run_prefix: str) -> None:
+        try:
+            self.store.delete_prefix(run_prefix)
+        except Exception:  # the result stands; the lifecycle rule collects what is left
+            log.exception("could not delete staged run %s", run_prefix)
+
+
+def build_comparer(settings: Settings, engine: FanOutEngine | None = None) -> FanOutComparer:
+    """S3 + Step Functions when both ``staging_bucket`` and ``state_machine_arn`` are set; otherwise a
+    local staging directory and process pool."""
+    if engine is None:
+        from video_match.engine import VideoEngine
+
+        engine = VideoEngine()
+    aws = bool(settings.staging_bucket and settings.state_machine_arn)
+    if not aws and (settings.staging_bucket or settings.state_machine_arn):
+        log.warning(
+            "MEDIALAYER_STAGING_BUCKET and MEDIALAYER_STATE_MACHINE_ARN must be set together; "
+            "running the video fan-out locally"
+        )
+        settings = settings.model_copy(update={"staging_bucket": "", "state_machine_arn": ""})
+    store = build_store(settings)
+    return FanOutComparer(engine, store, build_runner(settings, store, engine))

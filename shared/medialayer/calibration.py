@@ -1,0 +1,134 @@
+"""Calibrated scores: one meaning of ``similarity_score``, ``match`` and ``confidence`` for every medium.
+
+Each engine emits a ``raw_score`` on its own scale. A :class:`Calibration`, fitted by
+``python -m bench calibrate <medium>`` on the calibration half of the benchmark pairs and stored as a
+versioned JSON file beside the engine, maps it monotonically onto [0, 1] through four fitted knots:
+
+============  ==========================================================================  =========
+knot (raw)    meaning                                                                     score
+============  ==========================================================================  =========
+``clear``     99 % of unrelated pairs score at most this                                   0.20
+``match``     false-positive rate <= 0.1 % at and above this (the ``match`` threshold)      0.50
+``high``      false-positive rate <= 0.01 % (extrapolated above the worst negative)        0.80
+``top``       typical score of an exact copy                                               1.00
+============  ==========================================================================  =========
+
+so that, on every medium, ``match`` is ``score >= 0.5`` and ``confidence`` describes how sure the
+verdict is:
+
+* match, score >= 0.8: ``high`` (FPR <= 0.01 %); match, 0.5 <= score < 0.8: ``medium`` (FPR <= 0.1 %);
+* no match, score <= 0.2: ``high`` (typical of unrelated media); 0.2 < score <= 0.35: ``medium``;
+  0.35 < score < 0.5: ``low`` (some evidence, not enough to claim a match).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field, model_validator
+
+Confidence = Literal["low", "medium", "high"]
+
+MATCH_SCORE = 0.5
+HIGH_SCORE = 0.8
+CLEAR_SCORE = 0.2
+MEDIUM_NEGATIVE_SCORE = 0.35
+TARGET_FPR_MATCH = 1e-3
+TARGET_FPR_HIGH = 1e-4
+
+
+class Calibration(BaseModel):
+    """A fitted, versioned monotone map from an engine's raw score to the public score."""
+
+    medium: str
+    version: str
+    engine_version: str = ""
+    fitted_on: str = Field("", description="What the knots were fitted on (pairs, split, seed).")
+    raw_floor: float = Field(description="Raw score mapped to 0.")
+    raw_clear: float
+    raw_match: float
+    raw_high: float
+    raw_top: float
+
+    @model_validator(mode="after")
+    def _monotone(self) -> Calibration:
+        knots = [self.raw_floor, self.raw_clear, self.raw_match, self.raw_high, self.raw_top]
+        if any(b <= a for a, b in zip(knots, knots[1:], strict=False)):
+            raise ValueError(f"calibration knots must increase strictly: {knots}")
+        return self
+
+    def score(self, raw: float) -> float:
+        """Map a raw engine score onto [0, 1] (piecewise linear, clipped)."""
+        xs = [self.raw_floor, self.raw_clear, self.raw_match, self.raw_high, self.raw_top]
+        ys = [0.0, CLEAR_SCORE, MATCH_SCORE, HIGH_SCORE, 1.0]
+        if not np.isfinite(raw):
+            return 0.0
+        return float(np.clip(np.interp(raw, xs, ys), 0.0, 1.0))
+
+    @staticmethod
+    def verdict(score: float) -> tuple[bool, Confidence]:
+        """``match`` and ``confidence`` for a calibrated score (the bands in the module doc)."""
+        if score >= MATCH_SCORE:
+            return True, "high" if score >= HIGH_SCORE else "medium"
+        if score <= CLEAR_SCORE:
+            return False, "high"
+        return False, "medium" if score <= MEDIUM_NEGATIVE_SCORE else "low"
+
+    @classmethod
+    def load(cls, path: Path) -> Calibration:
+        return cls.model_validate(json.loads(Path(path).read_text()))
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(self.model_dump_json(indent=2) + "\n")
+
+
+def fit_calibration(
+    negatives: np.ndarray,
+    positives: np.ndarray,
+    *,
+    medium: str,
+    version: str,
+    engine_version: str = "",
+    fitted_on: str = "",
+    margin: float = 0.02,
+) -> Calibration:
+    """Fit the knots from raw scores of unrelated (``negatives``) and related (``positives``) pairs.
+
+    ``match`` sits just above the empirical 99.9th percentile of the negatives — and never below the
+    worst negative seen when there are fewer than 1,000 of them, since then the quantile cannot be
+    estimated — plus ``margin`` of the raw range. ``high`` extrapolates the negatives' upper tail: as far
+    above ``match`` again as ``match`` is above the negatives' 99th percentile.
+    """
+    neg = np.asarray(negatives, dtype=float)
+    pos = np.asarray(positives, dtype=float)
+    neg = neg[np.isfinite(neg)]
+    pos = pos[np.isfinite(pos)]
+    if neg.size < 10 or pos.size < 10:
+        raise ValueError("need at least 10 negative and 10 positive raw scores to calibrate")
+    lo = float(min(neg.min(), pos.min()))
+    hi = float(max(neg.max(), pos.max()))
+    span = max(hi - lo, 1e-9)
+    q_match = 1.0 - TARGET_FPR_MATCH
+    tail = float(neg.max()) if neg.size < 1.0 / TARGET_FPR_MATCH else float(np.quantile(neg, q_match))
+    raw_clear = float(np.quantile(neg, 0.99))
+    raw_match = tail + margin * span
+    raw_clear = min(raw_clear, raw_match - 1e-6 * span)
+    raw_high = raw_match + max(raw_match - raw_clear, margin * span)
+    raw_top = max(float(np.quantile(pos, 0.99)), raw_high + margin * span)
+    raw_floor = min(lo, raw_clear - margin * span)
+    if raw_floor >= raw_clear:
+        raw_floor = raw_clear - 1e-6 * span
+    return Calibration(
+        medium=medium,
+        version=version,
+        engine_version=engine_version,
+        fitted_on=fitted_on,
+        raw_floor=raw_floor,
+        raw_clear=raw_clear,
+        raw_match=raw_match,
+        raw_high=raw_high,
+        raw_top=raw_top,
+    )

@@ -1,0 +1,308 @@
+"""The safe fetcher: download a vetted public URL to a temp file, within size and time bounds.
+
+Flow for one URL (GUIDE §3): :func:`~medialayer.url_policy.vet_url` resolves the host and refuses the URL if
+any address is not public; we connect to a vetted address ourselves (TLS still verifies the certificate
+against the URL's host name via SNI), so a DNS answer cannot change between check and connect; redirects are
+followed by hand, each hop vetted again, at most ``max_redirects``; ``Content-Length`` above the cap is
+refused before reading and the streamed byte count is capped too; connect, per-read and total timeouts
+apply; the first bytes are sniffed so a file of the wrong medium stops early. Downloads land in a temp file
+that is removed on any failure, and :func:`fetch_pair` (both URLs, concurrently) removes both on exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import ssl
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin
+
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
+
+from medialayer.caps import MediaType
+from medialayer.errors import FetchFailed, FileTooLarge, InvalidUrl, MediaLayerError
+from medialayer.settings import Settings, get_settings
+from medialayer.sniff import HEAD_BYTES, require_medium, sniff_bytes
+from medialayer.url_policy import Resolver, VettedUrl, system_resolver, vet_url
+
+USER_AGENT = "MediaLayerMatch/0.1 (+https://github.com/medialayer/match)"
+CHUNK_BYTES = 256 * 1024
+_REDIRECTS = {301, 302, 303, 307, 308}
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """Everything that bounds a download. Built from :class:`Settings` by :meth:`from_settings`."""
+
+    allowlist: frozenset[str] = frozenset()
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 10.0
+    total_timeout_s: float = 20.0
+    max_redirects: int = 3
+    temp_dir: str = ""
+    resolver: Resolver = field(default=system_resolver)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, resolver: Resolver = system_resolver) -> FetchPolicy:
+        s = settings or get_settings()
+        return cls(
+            allowlist=s.private_host_allowlist,
+            connect_timeout_s=s.connect_timeout_s,
+            read_timeout_s=s.read_timeout_s,
+            total_timeout_s=s.total_timeout_s,
+            max_redirects=s.max_redirects,
+            temp_dir=s.temp_dir,
+            resolver=resolver,
+        )
+
+
+class _Deadline:
+    def __init__(self, seconds: float, cancel: threading.Event | None) -> None:
+        self.end = time.monotonic() + seconds
+        self.cancel = cancel
+
+    def remaining(self) -> float:
+        if self.cancel is not None and self.cancel.is_set():
+            raise FetchFailed("the download was cancelled because the other file failed")
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise FetchFailed("the download took longer than allowed")
+        return left
+
+
+def _pool(target: VettedUrl, address: str, policy: FetchPolicy, deadline: _Deadline) -> urllib3.HTTPConnectionPool:
+    timeout = urllib3.Timeout(
+        connect=min(policy.connect_timeout_s, deadline.remaining()),
+        read=min(policy.read_timeout_s, deadline.remaining()),
+    )
+    if target.scheme == "https":
+        context = ssl.create_default_context()
+        return urllib3.HTTPSConnectionPool(
+            address,
+            target.port,
+            maxsize=1,
+            timeout=timeout,
+            retries=False,
+            ssl_context=context,
+            server_hostname=target.host,
+            assert_hostname=target.host,
+        )
+    return urllib3.HTTPConnectionPool(address, target.port, maxsize=1, timeout=timeout, retries=False)
+
+
+def _open(target: VettedUrl, policy: FetchPolicy, deadline: _Deadline) -> urllib3.BaseHTTPResponse:
+    """GET the vetted URL from its first reachable vetted address, without following redirects."""
+    last_error: Exception | None = None
+    for address in target.addresses:
+        pool = _pool(target, address, policy, deadline)
+        try:
+            return pool.urlopen(
+                "GET",
+                target.path_and_query,
+                headers={"Host": target.host_header, "User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                assert_same_host=False,
+            )
+        except (ConnectTimeoutError, NewConnectionError) as exc:
+            last_error = exc
+            continue
+        except SSLError as exc:
+            raise FetchFailed("the server's TLS certificate could not be verified") from exc
+        except ReadTimeoutError as exc:
+            raise FetchFailed("the server did not answer in time") from exc
+        except (ProtocolError, HTTPError) as exc:
+            raise FetchFailed("the server closed the connection") from exc
+    if isinstance(last_error, ConnectTimeoutError):
+        raise FetchFailed("connecting to the server timed out") from last_error
+    raise FetchFailed("could not connect to the server") from last_error
+
+
+def _declared_length(response: urllib3.BaseHTTPResponse) -> int | None:
+    value = response.headers.get("Content-Length")
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def _stream_to(
+    response: urllib3.BaseHTTPResponse,
+    fh: object,
+    *,
+    max_bytes: int,
+    medium: MediaType | None,
+    deadline: _Deadline,
+) -> int:
+    written = 0
+    head = b""
+    sniffed = medium is None
+    try:
+        while True:
+            deadline.remaining()
+            # read1 returns what has arrived, so a slow drip cannot hold us past the total deadline
+            chunk = response.read1(CHUNK_BYTES, decode_content=False)
+            if not chunk:
+                break
+            written += len(chunk)
+            if written > max_bytes:
+                raise FileTooLarge(f"the file is larger than the {max_bytes // (1024 * 1024)} MB limit")
+            if not sniffed:
+                head += chunk[: HEAD_BYTES - len(head)]
+                if len(head) >= HEAD_BYTES:
+                    _check_head(head, medium)
+                    sniffed = True
+            fh.write(chunk)  # type: ignore[attr-defined]
+    except ReadTimeoutError as exc:
+        raise FetchFailed("the server stopped sending data") from exc
+    except (ProtocolError, HTTPError) as exc:
+        raise FetchFailed("the connection closed before the whole file arrived") from exc
+    if not sniffed and head:
+        _check_head(head, medium)
+    return written
+
+
+def _check_head(head: bytes, medium: MediaType | None) -> None:
+    from medialayer.errors import UnsupportedMedia
+
+    found = sniff_bytes(head)
+    if found is None:
+        raise UnsupportedMedia("the file is not a supported image, audio or video format")
+    if medium is not None:
+        require_medium(found, medium)
+
+
+def fetch_to_file(
+    url: str,
+    *,
+    max_bytes: int,
+    policy: FetchPolicy,
+    medium: MediaType | None = None,
+    cancel: threading.Event | None = None,
+) -> Path:
+    """Download ``url`` to a new temp file and return its path; the caller removes it.
+
+    Raises :class:`InvalidUrl` (refused URL or redirect), :class:`FetchFailed` (network, status, timeout),
+    :class:`FileTooLarge`, or :class:`UnsupportedMedia` (first bytes are not the route's medium).
+    """
+    deadline = _Deadline(policy.total_timeout_s, cancel)
+    current = url
+    for hop in range(policy.max_redirects + 1):
+        target = vet_url(current, resolver=policy.resolver, allowlist=policy.allowlist)
+        response = _open(target, policy, deadline)
+        try:
+            if response.status in _REDIRECTS:
+                location = response.headers.get("Location")
+                if not location:
+                    raise FetchFailed(f"the server answered {response.status} without a Location")
+                if hop == policy.max_redirects:
+                    raise FetchFailed(f"more than {policy.max_redirects} redirects")
+                current = urljoin(target.url, location)
+                continue
+            if not 200 <= response.status < 300:
+                raise FetchFailed(f"the server answered HTTP {response.status}")
+            declared = _declared_length(response)
+            if declared is not None and declared > max_bytes:
+                raise FileTooLarge(f"the file is larger than the {max_bytes // (1024 * 1024)} MB limit")
+            return _download(response, max_bytes=max_bytes, policy=policy, medium=medium, deadline=deadline)
+        finally:
+            response.release_conn()
+            response.close()
+    raise FetchFailed(f"more than {policy.max_redirects} redirects")  # pragma: no cover - loop always returns
+
+
+def _download(
+    response: urllib3.BaseHTTPResponse,
+    *,
+    max_bytes: int,
+    policy: FetchPolicy,
+    medium: MediaType | None,
+    deadline: _Deadline,
+) -> Path:
+    temp_dir = policy.temp_dir or None
+    if temp_dir:
+        os.makedirs(temp_dir, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="medialayer-", suffix=".media", dir=temp_dir)
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            written = _stream_to(response, fh, max_bytes=max_bytes, medium=medium, deadline=deadline)
+        if written == 0:
+            from medialayer.errors import UnsupportedMedia
+
+            raise UnsupportedMedia("the file is empty")
+        return path
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def fetch_pair(
+    source_url: str,
+    target_url: str,
+    *,
+    max_bytes: int,
+    policy: FetchPolicy,
+    medium: MediaType | None = None,
+) -> Iterator[tuple[Path, Path]]:
+    """Fetch both URLs concurrently; yield their temp paths; always remove both files afterwards.
+
+    Both URLs are vetted before any connection is made, so a refused target never lets the source download
+    start. When one download fails the other is cancelled; the source's error wins when both fail.
+    """
+    vet_url(source_url, resolver=policy.resolver, allowlist=policy.allowlist)
+    vet_url(target_url, resolver=policy.resolver, allowlist=policy.allowlist)
+    cancel = threading.Event()
+    paths: list[Path] = []
+
+    def one(url: str) -> Path:
+        try:
+            path = fetch_to_file(url, max_bytes=max_bytes, policy=policy, medium=medium, cancel=cancel)
+        except BaseException:
+            cancel.set()
+            raise
+        paths.append(path)
+        return path
+
+    try:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="fetch") as pool:
+            futures = [pool.submit(one, source_url), pool.submit(one, target_url)]
+            errors: list[BaseException] = []
+            results: list[Path] = []
+            for future in futures:
+                try:
+                    results.append(future.result())
+                except BaseException as exc:  # noqa: BLE001 - re-raised below
+                    errors.append(exc)
+        if errors:
+            real = [e for e in errors if not _is_cancellation(e)]
+            raise (real or errors)[0]
+        yield results[0], results[1]
+    finally:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+
+def _is_cancellation(exc: BaseException) -> bool:
+    return isinstance(exc, FetchFailed) and "cancelled" in exc.message
+
+
+__all__ = ["FetchPolicy", "fetch_pair", "fetch_to_file", "InvalidUrl", "MediaLayerError"]

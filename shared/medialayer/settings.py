@@ -1,0 +1,104 @@
+"""All configuration, from environment variables prefixed ``MEDIALAYER_`` (see docs/configuration table
+in README). Secure by default: auth on, no private hosts, AWS resources only when named.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger("medialayer.settings")
+
+
+class Settings(BaseSettings):
+    """Runtime settings. Every field maps to ``MEDIALAYER_<FIELD_NAME>`` (upper case)."""
+
+    model_config = SettingsConfigDict(env_prefix="MEDIALAYER_", extra="ignore")
+
+    # --- fetcher -----------------------------------------------------------------------------------
+    allow_private_hosts: str = Field(
+        "",
+        description="Comma-separated host or host:port allowed even though they resolve to private/loopback "
+        "addresses. For local tests and benchmarks only; empty in production.",
+    )
+    connect_timeout_s: float = Field(5.0, description="TCP+TLS connect timeout per hop.")
+    read_timeout_s: float = Field(10.0, description="Max silence between two reads.")
+    total_timeout_s: float = Field(20.0, description="Max wall time for one download, redirects included.")
+    max_redirects: int = Field(3, ge=0, le=5)
+    temp_dir: str = Field("", description="Where downloads are written (default: the system temp dir).")
+
+    # --- auth and limits ---------------------------------------------------------------------------
+    auth_disabled: bool = Field(
+        False, description="Accept requests without any credential. Local convenience; logged loudly."
+    )
+    rapidapi_proxy_secrets: str = Field(
+        "", description="Comma-separated accepted X-RapidAPI-Proxy-Secret values (two during rotation)."
+    )
+    rapidapi_secret_name: str = Field(
+        "",
+        description="AWS: Secrets Manager secret or SSM parameter (prefix ssm:) holding the proxy secrets.",
+    )
+    keys_table: str = Field(
+        "", description="AWS: DynamoDB table of hashed enterprise keys (empty: in-memory)."
+    )
+    counters_table: str = Field(
+        "", description="AWS: DynamoDB table of rate-limit counters (empty: in-memory)."
+    )
+    key_pepper: str = Field("", description="Extra secret mixed into enterprise key hashes.")
+    demo_requests_per_window: int = Field(10, ge=0)
+    demo_window_s: int = Field(60, ge=1)
+    demo_cap_factor: float = Field(0.5, gt=0, le=1, description="Demo route caps = normal caps x this.")
+
+    # --- video fan-out -----------------------------------------------------------------------------
+    staging_bucket: str = Field("", description="AWS: S3 bucket for staged media (empty: local directory).")
+    staging_dir: str = Field("", description="Local staging directory (default: a temp dir).")
+    state_machine_arn: str = Field(
+        "", description="AWS: Express state machine for video (empty: local pool)."
+    )
+    local_workers: int = Field(2, ge=1, le=32, description="Local process-pool size for the video fan-out.")
+
+    # --- server ------------------------------------------------------------------------------------
+    max_concurrent_matches: int = Field(
+        4, ge=1, description="Matches in flight per process; beyond it requests get 503 overloaded."
+    )
+
+    # --- auth (appended) ---------------------------------------------------------------------------
+    keys_file: str = Field(
+        "", description="Local: JSON file of hashed enterprise keys (used when keys_table is empty)."
+    )
+    rapidapi_secret_max_age_s: int = Field(
+        300, ge=0, description="How long a proxy secret fetched from Secrets Manager/SSM is cached."
+    )
+
+    @field_validator("allow_private_hosts", "rapidapi_proxy_secrets")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @property
+    def private_host_allowlist(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.allow_private_hosts.split(",") if h.strip())
+
+    @property
+    def proxy_secrets(self) -> tuple[str, ...]:
+        return tuple(s.strip() for s in self.rapidapi_proxy_secrets.split(",") if s.strip())
+
+    def warn_about_conveniences(self) -> None:
+        """Log loudly every local convenience that weakens the defaults."""
+        if self.private_host_allowlist:
+            log.warning(
+                "MEDIALAYER_ALLOW_PRIVATE_HOSTS is set (%s): these private/loopback hosts can be fetched. "
+                "Never set this in production.",
+                ",".join(sorted(self.private_host_allowlist)),
+            )
+        if self.auth_disabled:
+            log.warning("MEDIALAYER_AUTH_DISABLED is set: requests are accepted WITHOUT credentials.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once; tests call ``get_settings.cache_clear()``)."""
+    return Settings()
