@@ -13,9 +13,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.common import DEFAULT_SEED, cache_root, data_dir, repo_root
-from bench.runner import OURS, RunResult, build_medium_pairs, matcher_runners, run_pairs, write_raw
-from bench.types import Matcher
+from bench.common import DEFAULT_SEED, cache_root, data_dir, ensure_import_paths, repo_root
+
+ensure_import_paths()
+
+from bench.runner import OURS, RunResult, build_medium_pairs, matcher_runners, run_pairs, write_raw  # noqa: E402
+from bench.types import Matcher  # noqa: E402
 
 MEDIA = ("image", "audio", "video")
 FLOOR_MEDIA = ("audio", "video")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +26,19 @@ DEFAULT_SEED = 20261125
 def repo_root() -> Path:
     """The checkout this ``bench`` package lives in."""
     return REPO_ROOT
+
+
+def ensure_import_paths() -> None:
+    """Put ``shared/`` and ``functions/<medium>/`` on ``sys.path`` (as pytest's ``pythonpath`` does), so
+    ``python -m bench`` can import ``medialayer`` and the medium packages from a plain checkout."""
+    wanted = [
+        REPO_ROOT / "shared",
+        *(REPO_ROOT / "functions" / m for m in ("image", "audio", "video")),
+        REPO_ROOT,
+    ]
+    for path in reversed(wanted):
+        if path.is_dir() and str(path) not in sys.path:
+            sys.path.insert(0, str(path))
 
 
 def data_dir() -> Path | None:

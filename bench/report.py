@@ -357,8 +357,9 @@ def render_markdown(
         "each pair goes to every matcher in turn (so machine load spreads evenly); one untimed warm-up "
         "pair per worker. Latency = wall clock of one `run(pair)` in the worker (decode + fingerprint "
         "both files + compare). Peak RSS = the worker's `VmHWM`, reset before each pair via "
-        "`/proc/self/clear_refs`; it includes the interpreter and loaded "
-        "libraries, and excludes child processes such as an ffmpeg subprocess. Decode-only ratio = "
+        "`/proc/self/clear_refs`; it includes the interpreter and loaded libraries; helper processes "
+        "(ffmpeg, fpcalc) are added by sampling worker + descendants' RSS every 10 ms during the pair "
+        "(the larger of the two is shown). Decode-only ratio = "
         "latency / (ffmpeg `-i f -f null -` wall time of both files, best of 2, measured in this run).",
     ]
     if result.memory_method != "per pair":

@@ -13,9 +13,9 @@ How it measures (the same for ours and every peer):
   both files' decoding and fingerprinting plus the comparison — what an API call costs minus network.
 * **Peak memory**: the worker's peak resident set (``VmHWM`` from ``/proc/self/status``), reset before
   each pair by writing ``5`` to ``/proc/self/clear_refs``, so it is the peak *during that pair*,
-  including the interpreter and libraries already loaded (what a Lambda would need), excluding
-  child processes (e.g. an ffmpeg subprocess; its peak is not attributable per pair). ``None`` where
-  ``/proc`` is unavailable.
+  including the interpreter and libraries already loaded (what a Lambda would need). Helper processes
+  (an ffmpeg or fpcalc subprocess) are added by sampling worker + descendants' RSS every 10 ms during
+  the pair; the larger of the two is reported. ``None`` where ``/proc`` is unavailable.
 * **Decode floor**: ``ffmpeg -i f -f null -`` for each distinct file, measured just before the first
   pair that uses it (see :mod:`bench.decode_floor`).
 """
@@ -27,7 +27,9 @@ import dataclasses
 import importlib
 import json
 import multiprocessing as mp
+import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -68,19 +70,85 @@ def _reset_peak_rss() -> bool:
         return False
 
 
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _rss_bytes(pid: int) -> int:
+    """Current resident set of process ``pid`` in bytes (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    """All live descendant process ids of ``pid`` (via ``/proc/<pid>/task/<tid>/children``)."""
+    out: list[int] = []
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{p}/task/{tid}/children") as fh:
+                    kids = [int(k) for k in fh.read().split()]
+            except (OSError, ValueError):
+                continue
+            out.extend(kids)
+            stack.extend(kids)
+    return out
+
+
+class _ChildPeakSampler:
+    """Samples (own RSS + all descendants' RSS) every ``interval`` s in a thread; keeps the maximum.
+
+    Catches the memory of helper processes (ffmpeg, fpcalc, ...) that ``VmHWM`` cannot see; a child
+    living less than one interval may be missed.
+    """
+
+    def __init__(self, interval: float = 0.01) -> None:
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        me = os.getpid()
+        while not self._stop.is_set():
+            kids = _descendants(me)
+            if kids:
+                total = _rss_bytes(me) + sum(_rss_bytes(k) for k in kids)
+                self.peak = max(self.peak, total)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> _ChildPeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def measured_run(matcher: Matcher, pair: Pair) -> Verdict:
     """Run ``matcher`` on ``pair`` with the timing and memory method described in the module doc.
 
     Exceptions become a verdict with ``error`` set and no score (ranked as "not found").
     """
     can_reset = _reset_peak_rss()
-    t0 = time.perf_counter()
-    try:
-        verdict = matcher.run(pair)
-    except Exception as exc:  # a matcher failing on a file is a result, not a crash of the bench
-        verdict = Verdict(score=None, match=None, error=f"{type(exc).__name__}: {exc}"[:500])
-    verdict.seconds = time.perf_counter() - t0
-    verdict.peak_rss_mb = _read_peak_rss_mb() if can_reset else None
+    with _ChildPeakSampler() as sampler:
+        t0 = time.perf_counter()
+        try:
+            verdict = matcher.run(pair)
+        except Exception as exc:  # a matcher failing on a file is a result, not a crash of the bench
+            verdict = Verdict(score=None, match=None, error=f"{type(exc).__name__}: {exc}"[:500])
+        verdict.seconds = time.perf_counter() - t0
+    own = _read_peak_rss_mb() if can_reset else None
+    verdict.peak_rss_mb = None if own is None else max(own, sampler.peak / MB)
     return verdict
 
 

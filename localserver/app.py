@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from audio_match.app import comparer as audio_comparer
 from fastapi import FastAPI
+
+from audio_match.app import comparer as audio_comparer
 from image_match.app import comparer as image_comparer
 from medialayer.api import build_app
 from video_match.app import comparer as video_comparer

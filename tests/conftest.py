@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from medialayer.settings import get_settings
 
+from medialayer.settings import get_settings
 from tests.support.netguard import loopback_only
 
 

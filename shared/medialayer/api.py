@@ -3,7 +3,8 @@
 ``build_app({"image": factory, ...})`` serves ``POST /{medium}/match`` and ``POST /demo/{medium}/match`` for
 each medium given (a Lambda passes its own medium; the local server passes all three), plus ``GET /healthz``
 and the OpenAPI document at ``GET /openapi.json``. A factory returns the medium's
-:class:`~medialayer.pipeline.FileComparer`; ``None`` means the engine has not landed (501 ``not_implemented``).
+:class:`~medialayer.pipeline.FileComparer`; ``None`` means the engine has not landed (501
+``not_implemented``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The public contract: request and response bodies as pydantic models (they generate the OpenAPI document)."""
+"""The public contract: request and response bodies as pydantic models (they also make the OpenAPI doc)."""
 
 from __future__ import annotations
 

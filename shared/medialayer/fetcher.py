@@ -57,7 +57,9 @@ class FetchPolicy:
     resolver: Resolver = field(default=system_resolver)
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, resolver: Resolver = system_resolver) -> FetchPolicy:
+    def from_settings(
+        cls, settings: Settings | None = None, resolver: Resolver = system_resolver
+    ) -> FetchPolicy:
         s = settings or get_settings()
         return cls(
             allowlist=s.private_host_allowlist,
@@ -84,7 +86,9 @@ class _Deadline:
         return left
 
 
-def _pool(target: VettedUrl, address: str, policy: FetchPolicy, deadline: _Deadline) -> urllib3.HTTPConnectionPool:
+def _pool(
+    target: VettedUrl, address: str, policy: FetchPolicy, deadline: _Deadline
+) -> urllib3.HTTPConnectionPool:
     timeout = urllib3.Timeout(
         connect=min(policy.connect_timeout_s, deadline.remaining()),
         read=min(policy.read_timeout_s, deadline.remaining()),
@@ -290,7 +294,7 @@ def fetch_pair(
             for future in futures:
                 try:
                     results.append(future.result())
-                except BaseException as exc:  # noqa: BLE001 - re-raised below
+                except BaseException as exc:
                     errors.append(exc)
         if errors:
             real = [e for e in errors if not _is_cancellation(e)]

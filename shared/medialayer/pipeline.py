@@ -1,9 +1,9 @@
 """From two files (or two URLs) to a calibrated verdict — the one path the API, the CLI and the bench share.
 
-    match_urls(request)                       # API: fetch both (safe fetcher), then ...
-      -> compare_paths(comparer, a, b)        # sniff, caps, comparer.compare_files, calibrate
-           -> comparer.compare_files(a, b)    # image/audio: EngineComparer (fingerprint both, compare)
-                                              # video: FanOutComparer (stage, chunk fan-out, align)
+match_urls(request)                       # API: fetch both (safe fetcher), then ...
+  -> compare_paths(comparer, a, b)        # sniff, caps, comparer.compare_files, calibrate
+       -> comparer.compare_files(a, b)    # image/audio: EngineComparer (fingerprint both, compare)
+                                          # video: FanOutComparer (stage, chunk fan-out, align)
 """
 
 from __future__ import annotations

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
+
 from medialayer.errors import FetchFailed, InvalidUrl
 from medialayer.url_policy import is_public, vet_url
-import ipaddress
 
 
 def fake_resolver(table: dict[str, list[str]]):
@@ -51,7 +53,16 @@ def test_refuses_internal_addresses(url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["file:///etc/passwd", "gopher://x/", "ftp://example.com/a", "data:text/plain,hi", "//x/y", "", "http://"]
+    "url",
+    [
+        "file:///etc/passwd",
+        "gopher://x/",
+        "ftp://example.com/a",
+        "data:text/plain,hi",
+        "//x/y",
+        "",
+        "http://",
+    ],
 )
 def test_refuses_other_schemes_and_malformed(url: str) -> None:
     with pytest.raises(InvalidUrl):
@@ -80,7 +91,9 @@ def test_public_url_is_vetted_and_userinfo_stripped() -> None:
 
 def test_allowlist_is_explicit_per_host_and_port() -> None:
     loop = fake_resolver({"localhost": ["127.0.0.1"]})
-    assert vet_url("http://127.0.0.1:9000/a", allowlist=frozenset({"127.0.0.1:9000"})).addresses == ("127.0.0.1",)
+    assert vet_url("http://127.0.0.1:9000/a", allowlist=frozenset({"127.0.0.1:9000"})).addresses == (
+        "127.0.0.1",
+    )
     with pytest.raises(InvalidUrl):
         vet_url("http://127.0.0.1:9001/a", allowlist=frozenset({"127.0.0.1:9000"}))
     assert vet_url("http://localhost/a", resolver=loop, allowlist=frozenset({"localhost"})).addresses

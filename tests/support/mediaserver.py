@@ -36,7 +36,7 @@ class MediaServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 outer.requests.append(self.path)
                 route = outer.routes.get(self.path.split("?", 1)[0])
                 if route is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+
 from medialayer.api import build_app
 from medialayer.pipeline import EngineComparer, FileComparer
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+
 from medialayer.api import build_app
 from medialayer.pipeline import FileComparer
 from medialayer.settings import get_settings
