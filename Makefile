@@ -3,21 +3,21 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8080
-export PYTHONPATH := $(CURDIR)/shared:$(CURDIR)/functions/image:$(CURDIR)/functions/audio:$(CURDIR)/functions/video:$(CURDIR)
 
 .PHONY: run test lint setup bench-smoke clean
 
-$(VENV)/.installed: requirements/runtime.txt requirements/dev.txt
+$(VENV)/.installed: requirements/runtime.txt requirements/dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements/dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 setup: $(VENV)/.installed
 
 ## Start the whole API locally on http://127.0.0.1:$(PORT) (no AWS account; auth off, logged loudly).
 run: setup
-	MEDIALAYER_AUTH_DISABLED=$${MEDIALAYER_AUTH_DISABLED:-true} PORT=$(PORT) $(PY) -m localserver
+	MEDIALAYER_AUTH_DISABLED=$${MEDIALAYER_AUTH_DISABLED:-true} PORT=$(PORT) $(PY) -m medialayer_local
 
 ## Run lint, template checks and the test suite (slow benchmarks excluded).
 test: setup

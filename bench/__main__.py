@@ -87,7 +87,8 @@ def run_bench(args: argparse.Namespace, argv: Sequence[str]) -> RunResult:
 
     pairs_spec, peers_spec = _specs(args)
     started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
-    pairs = _load_pairs(args, pairs_spec)
+    all_pairs = _load_pairs(args, pairs_spec)
+    pairs = [p for p in all_pairs if p.split == "report"]  # the calibration half is never scored here
     only = [m.strip() for m in args.matchers.split(",")] if args.matchers else None
     with_floor = args.medium in FLOOR_MEDIA and not args.no_floor
     command = "python -m bench " + " ".join(shlex.quote(a) for a in argv)
@@ -123,6 +124,7 @@ def run_bench(args: argparse.Namespace, argv: Sequence[str]) -> RunResult:
         command=command,
         started=started,
         pairs=pairs,
+        n_calib_pairs=len(all_pairs) - len(pairs),
         verdicts=verdicts,
         decode_seconds=floors,
         unavailable=unavailable,

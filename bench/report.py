@@ -190,7 +190,7 @@ def render_markdown(
 ) -> str:
     """The whole ``bench/results/<medium>.md`` document."""
     rep = [p for p in result.pairs if p.split == "report"]
-    cal = [p for p in result.pairs if p.split == "calib"]
+    n_cal = result.n_calib_pairs + sum(1 for p in result.pairs if p.split == "calib")
     n_orig = len({p.original for p in rep})
     out: list[str] = [
         f"# Benchmark: {result.medium}",
@@ -204,9 +204,9 @@ def render_markdown(
     if ffmpeg_version:
         out.append(f"- ffmpeg (decode floor): {ffmpeg_version}")
     out += [
-        f"- Pairs: {len(result.pairs)} built; **report half** {len(rep)} pairs "
+        f"- Pairs: {len(rep) + n_cal} built; **report half** {len(rep)} pairs "
         f"({sum(p.positive for p in rep)} positive, {sum(not p.positive for p in rep)} negative) "
-        f"from {n_orig} originals; calibration half ({len(cal)} pairs) not scored here.",
+        f"from {n_orig} originals; calibration half ({n_cal} pairs) not scored here.",
     ]
     if result.unavailable:
         out.append(

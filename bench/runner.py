@@ -256,7 +256,8 @@ class InProcessMatcher:
 
 @dataclass
 class RunResult:
-    """Everything one benchmark run produced (all pairs, both halves; reports filter to the report half)."""
+    """Everything one benchmark run produced. ``pairs`` are the pairs run (the bench runs the report half
+    only; reports filter to it anyway); ``n_calib_pairs`` counts the calibration-half pairs left out."""
 
     medium: str
     seed: int
@@ -267,6 +268,7 @@ class RunResult:
     verdicts: dict[str, list[Verdict]]
     decode_seconds: dict[str, float] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
+    n_calib_pairs: int = 0
     mode: str = "in-process"
     memory_method: str = "per pair"
 

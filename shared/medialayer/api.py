@@ -1,9 +1,9 @@
 """The ASGI app: routes, auth, concurrency bound, and the one place errors become the error envelope.
 
 ``build_app({"image": factory, ...})`` serves ``POST /{medium}/match`` and ``POST /demo/{medium}/match`` for
-each medium given (a Lambda passes its own medium; the local server passes all three), plus ``GET /healthz``
-and the OpenAPI document at ``GET /openapi.json``. A factory returns the medium's
-:class:`~medialayer.pipeline.FileComparer`; ``None`` means the engine has not landed (501
+each medium given (a Lambda passes its own medium; the local server passes all three), plus ``GET /healthz``,
+the playground page at ``GET /`` and the OpenAPI document at ``GET /openapi.json``. A factory returns the
+medium's :class:`~medialayer.pipeline.FileComparer`; ``None`` means the engine has not landed (501
 ``not_implemented``).
 """
 
@@ -14,11 +14,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -41,6 +42,13 @@ log = logging.getLogger("medialayer.api")
 ComparerFactory = Callable[[], FileComparer] | None
 #: Called once per finished request: (medium, http status, error code or None, elapsed ms).
 ResultHook = Callable[[str, int, str | None, float], None]
+
+_PLAYGROUND_HTML = (Path(__file__).parent / "playground" / "index.html").read_text(encoding="utf-8")
+#: The page loads only itself and the user's two media URLs (images shown side by side).
+_PLAYGROUND_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src * data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": desc}
@@ -156,6 +164,11 @@ def build_app(
 
     for medium in comparers:
         _add_routes(app, medium, handle)
+
+    @app.get("/", include_in_schema=False)
+    async def playground() -> HTMLResponse:
+        """The browser playground; it calls the demo routes of this same deployment."""
+        return HTMLResponse(_PLAYGROUND_HTML, headers={"Content-Security-Policy": _PLAYGROUND_CSP})
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:

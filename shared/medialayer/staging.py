@@ -98,7 +98,8 @@ class StagingStore(Protocol):
 class LocalDirStore:
     """A :class:`StagingStore` in a local directory (``make run``, tests, the local process pool).
 
-    Files are staged by hard link when the temp file is on the same file system (free), else copied.
+    Files are staged by hard link when the temp file is on the same file system (free), else copied;
+    callers may delete or replace the original afterwards but must not rewrite it in place.
     ``get_file`` returns the staged file itself: local workers share the disk, so there is nothing to
     download.
     """

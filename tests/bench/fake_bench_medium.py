@@ -130,3 +130,63 @@ class MissingPeer:
 
 def matchers() -> list:
     return [FakeOurs(), FakePeer(), MissingPeer()]
+
+
+class Hanging:
+    """Never answers in time (for the runner's timeout)."""
+
+    name = "hanging"
+
+    def available(self) -> bool:
+        return True
+
+    def run(self, pair: Pair) -> Verdict:
+        import time
+
+        time.sleep(60)
+        return Verdict(score=1.0, match=True)
+
+
+class Crashing:
+    """Kills its own process (for the runner's crash handling)."""
+
+    name = "crashing"
+
+    def available(self) -> bool:
+        return True
+
+    def run(self, pair: Pair) -> Verdict:
+        import os
+
+        os._exit(3)
+
+
+class Raising:
+    name = "raising"
+
+    def available(self) -> bool:
+        return True
+
+    def run(self, pair: Pair) -> Verdict:
+        raise ValueError("cannot read this file")
+
+
+class ChildAllocating:
+    """Does its work in a helper process that holds ~200 MB (for the memory sampler)."""
+
+    name = "child_alloc"
+
+    def available(self) -> bool:
+        return True
+
+    def run(self, pair: Pair) -> Verdict:
+        import subprocess
+        import sys
+
+        code = "import time; a = bytearray(200_000_000); a[::4096] = b'x' * len(a[::4096]); time.sleep(0.3)"
+        subprocess.run([sys.executable, "-c", code], check=True)
+        return Verdict(score=0.0, match=False)
+
+
+def troublesome_matchers() -> list:
+    return [Hanging(), Crashing(), Raising(), ChildAllocating()]

@@ -28,8 +28,8 @@ import logging
 import math
 import os
 import pickle
-import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -253,29 +253,52 @@ def plan_job(info_source: Any, info_target: Any, *, run_prefix: str, caps: Media
 # --- chunk worker ----------------------------------------------------------------------------------
 
 
-class _StagedFileCache:
-    """The one staged media file this worker holds locally.
+@dataclass
+class _CachedFile:
+    path: Path
+    users: int = 0
 
-    A warm Lambda container that gets a second chunk of the same file reuses its download; a new key
-    (another file or run) evicts the old one first, so ``/tmp`` never holds more than one file.
+
+class _StagedFileCache:
+    """The staged media files this worker process holds locally.
+
+    A warm Lambda container that gets another chunk of the same file reuses its download instead of
+    fetching it again. At most ``max_files`` idle files are kept (both sides of one run): a new key
+    evicts the oldest idle ones first, so ``/tmp`` never fills up, and a file in use is never evicted
+    (in-process runners may call stages from several threads). Files a local store returns in place
+    (outside ``root``) are never deleted.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, max_files: int = 2) -> None:
         self.root = root
-        self._key: str | None = None
-        self._path: Path | None = None
+        self.max_files = max_files
+        self._files: dict[str, _CachedFile] = {}
+        self._lock = threading.Lock()
 
-    def get(self, store: StagingStore, key: str) -> Path:
-        if self._key == key and self._path is not None and self._path.exists():
-            return self._path
-        self.clear()
-        self._path = store.get_file(key, self.root)
-        self._key = key
-        return self._path
+    @contextlib.contextmanager
+    def use(self, store: StagingStore, key: str) -> Iterator[Path]:
+        """A local path of the staged object ``key``, kept while the ``with`` block runs."""
+        with self._lock:
+            cached = self._files.get(key)
+            if cached is None or not cached.path.exists():
+                self._evict_idle(keep=self.max_files - 1)
+                cached = self._files[key] = _CachedFile(store.get_file(key, self.root))
+            else:  # most recently used last
+                self._files[key] = self._files.pop(key)
+            cached.users += 1
+        try:
+            yield cached.path
+        finally:
+            with self._lock:
+                cached.users -= 1
 
-    def clear(self) -> None:
-        self._key = self._path = None
-        shutil.rmtree(self.root, ignore_errors=True)
+    def _evict_idle(self, keep: int) -> None:
+        for key in [k for k, f in self._files.items() if f.users == 0]:
+            if len(self._files) <= keep:
+                break
+            path = self._files.pop(key).path
+            if path.is_relative_to(self.root):
+                path.unlink(missing_ok=True)
 
 
 @lru_cache(maxsize=1)
@@ -285,8 +308,8 @@ def _file_cache() -> _StagedFileCache:
 
 def run_chunk(task: ChunkTask, store: StagingStore, engine: VideoStageEngine) -> str:
     """Decode ``[task.start_s, task.end_s)`` of the staged file and store its signature; return the key."""
-    path = _file_cache().get(store, task.media_key)
-    signature = engine.fingerprint_range(path, task.start_s, task.end_s)
+    with _file_cache().use(store, task.media_key) as path:
+        signature = engine.fingerprint_range(path, task.start_s, task.end_s)
     store.put_object(task.out_key, pickle.dumps(signature, protocol=pickle.HIGHEST_PROTOCOL))
     return task.out_key
 
@@ -295,8 +318,8 @@ def run_audio(task: ChunkTask, store: StagingStore, engine: VideoStageEngine) ->
     """Fingerprint the soundtrack of the staged file (``None`` when it has none) and store it."""
     if task.caps is None:
         raise InternalError("the video comparison was misconfigured")
-    path = _file_cache().get(store, task.media_key)
-    signature = engine.fingerprint_audio(path, MediaCaps(**task.caps))
+    with _file_cache().use(store, task.media_key) as path:
+        signature = engine.fingerprint_audio(path, MediaCaps(**task.caps))
     store.put_object(task.out_key, pickle.dumps(signature, protocol=pickle.HIGHEST_PROTOCOL))
     return task.out_key
 

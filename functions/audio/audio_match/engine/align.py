@@ -21,7 +21,7 @@ SLOPE_STEP = 0.0005
 #: Hough offset bin (frames) and the inlier tolerance of the refined line (frames).
 OFFSET_BIN = 3.0
 INLIER_TOL = 2.5
-GAP_S = 8.0
+GAP_S = 20.0
 #: A match is "dense" with at least DENSE_MIN other line matches within ±DENSE_WINDOW_S.
 DENSE_WINDOW_S = 1.0
 DENSE_MIN = 2

@@ -71,8 +71,11 @@ def decode_range(
     if end_s <= t0:
         return np.zeros(0, dtype=np.float64), np.zeros((0, size, size), dtype=np.uint8)
     span = end_s - t0
+    # Read one grid step past the end: the fps filter emits the frame of a grid time only once it has
+    # seen the input beyond it; the extra frames are dropped below by their grid time.
+    read = span + 1.0 / fps
     frame_bytes = size * size
-    max_frames = int(math.ceil(span * fps)) + 2
+    max_frames = int(math.ceil(read * fps)) + 2
     run = run_ffmpeg(
         path,
         [
@@ -88,8 +91,8 @@ def decode_range(
             "pipe:1",
         ],
         demuxers=VIDEO_DEMUXERS,
-        input_args=["-copyts", "-skip_loop_filter", "all", "-ss", f"{t0:.6f}", "-t", f"{span:.6f}"],
-        timeout_s=30.0 + span,
+        input_args=["-copyts", "-skip_loop_filter", "all", "-ss", f"{t0:.6f}", "-t", f"{read:.6f}"],
+        timeout_s=30.0 + read,
         max_output_bytes=max_frames * frame_bytes,
         threads=threads,
     )
@@ -104,11 +107,11 @@ def decode_range(
 def decode_whole(path: Path, info: VideoInfo, caps: MediaCaps) -> tuple[np.ndarray, np.ndarray]:
     """Decode the whole file, enforcing the duration cap on the frames actually decoded.
 
-    Headers can lie (or be missing): decoding stops one grid step past the cap, and if a frame exists
+    Headers can lie (or be missing): decoding runs one grid step past the cap, and if a frame exists
     beyond the cap the video is refused.
     """
     limit = caps.max_duration_s
-    end = (limit + 1.0 / DECODE_FPS) if limit is not None else max(info.duration_s, 0.0) + 1.0
+    end = (limit + 1.5 / DECODE_FPS) if limit is not None else max(info.duration_s, 0.0) + 1.0
     if limit is None and info.duration_s <= 0:
         end = 3600.0
     times, frames = decode_range(path, 0.0, end)

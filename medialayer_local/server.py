@@ -1,4 +1,4 @@
-"""``python -m localserver``: serve the whole API on http://127.0.0.1:8080 (``PORT``/``HOST`` override)."""
+"""``python -m medialayer_local``: serve the whole API on http://127.0.0.1:8080 (``PORT``/``HOST`` override)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 
 import uvicorn
 
-from localserver.app import create_app
+from medialayer_local.app import create_app
 
 
 def main() -> None:

@@ -1,0 +1,56 @@
+"""A tiny real benchmark per medium: a handful of real pairs through ours and every available peer.
+
+Skips cleanly when ../shared/data (or MEDIALAYER_TEST_DATA) or the medium's bench modules are absent.
+Builds the medium's quick pairs (cached in bench/.cache after the first run), keeps three positives of
+different families and three negatives from the report half, runs every available matcher in-process,
+and renders the report.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+
+from bench import report
+from bench.common import DEFAULT_SEED, cache_root, data_dir
+from bench.runner import OURS, RunResult, build_medium_pairs, matcher_runners, run_pairs
+from bench.types import Pair
+
+pytestmark = pytest.mark.realdata
+
+
+def handful(pairs: list[Pair], n_pos: int = 3, n_neg: int = 3) -> list[Pair]:
+    """Three positives of distinct families (aligned ones first) and three negatives, report half."""
+    rep = [p for p in pairs if p.split == "report"]
+    pos: list[Pair] = []
+    for p in sorted((p for p in rep if p.positive), key=lambda p: p.truth is None):
+        if len(pos) < n_pos and p.family not in {q.family for q in pos}:
+            pos.append(p)
+    neg = [p for p in rep if not p.positive][:n_neg]
+    return pos + neg
+
+
+@pytest.mark.parametrize("medium", ["image", "audio", "video"])
+def test_realdata_smoke(medium: str, tmp_path: Path):
+    folder = data_dir()
+    if folder is None:
+        pytest.skip("no ../shared/data")
+    for mod in (f"bench.{medium}_pairs", f"bench.{medium}_peers"):
+        if importlib.util.find_spec(mod) is None:
+            pytest.skip(f"{mod} not written yet")
+    pairs = build_medium_pairs(f"bench.{medium}_pairs", folder, cache_root() / medium, DEFAULT_SEED, True)
+    chosen = handful(pairs)
+    assert any(p.positive for p in chosen) and any(not p.positive for p in chosen)
+    with matcher_runners(f"bench.{medium}_peers:matchers", isolate=False) as (runners, unavailable):
+        assert runners and runners[0].name == OURS, "ours must be the first matcher"
+        verdicts, _ = run_pairs(chosen, runners, warm_up=False, progress=None)
+    ours = verdicts[OURS]
+    assert all(v.error is None for v in ours), [v.error for v in ours]
+    assert all(v.score is not None and math.isfinite(v.score) for v in ours)
+    result = RunResult(medium, DEFAULT_SEED, True, "smoke", "now", chosen, verdicts, unavailable=unavailable)
+    summaries = report.summarize_run(result, with_floor=False)
+    md = report.render_markdown(result, summaries, ffmpeg_version=None, png_name=None)
+    assert f"| {OURS} |" in md
