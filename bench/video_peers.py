@@ -57,9 +57,7 @@ class MedialayerVideo:
         from medialayer.pipeline import EngineComparer, compare_paths
 
         if not self._calibration_path.exists():  # calibrating: raw scores only, no verdict yet
-            comparison = EngineComparer(self.engine).compare_files(
-                pair.source, pair.target, caps=DEFAULT_CAPS["video"]
-            )
+            comparison = EngineComparer(self.engine).compare_files(pair.source, pair.target, caps=DEFAULT_CAPS["video"])
             return Verdict(score=comparison.raw_score, match=None, segments=_alignments(comparison))
         outcome = compare_paths(self.engine, pair.source, pair.target, details=True)
         return Verdict(
@@ -125,16 +123,9 @@ class Vpdq:
         query, compared = self._hash(pair.source), self._hash(pair.target)
         if not query or not compared:
             return Verdict(score=0.0, match=False, segments=None, extra={"query_percent": 0.0})
-        q = sum(
-            1
-            for a in query
-            if any(a.hash.hammingDistance(b.hash) <= VPDQ_DISTANCE_THRESHOLD for b in compared)
-        )
-        c = sum(
-            1
-            for b in compared
-            if any(b.hash.hammingDistance(a.hash) <= VPDQ_DISTANCE_THRESHOLD for a in query)
-        )
+        close = _hamming_matrix(query, compared) <= VPDQ_DISTANCE_THRESHOLD
+        q = int(close.any(axis=1).sum())
+        c = int(close.any(axis=0).sum())
         q_pct = 100.0 * q / len(query)
         c_pct = 100.0 * c / len(compared)
         match = q_pct >= VPDQ_QUERY_MATCH_PERCENT and c_pct >= VPDQ_INDEX_MATCH_PERCENT
@@ -187,7 +178,7 @@ class VideoHash:
         storage = tempfile.mkdtemp(prefix="vh-store-")
         try:
             with _ffmpeg_on_path():
-                return module.VideoHash(path=str(path), storage_path=storage)
+                return module.VideoHash(path=str(path), storage_path=storage + os.sep)
         finally:
             shutil.rmtree(storage, ignore_errors=True)
 

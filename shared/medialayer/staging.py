@@ -201,9 +201,7 @@ class S3Store:
             keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
             for start in range(0, len(keys), _DELETE_BATCH):
                 batch = keys[start : start + _DELETE_BATCH]
-                result = self.client.delete_objects(
-                    Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
-                )
+                result = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
                 if result.get("Errors"):
                     log.warning("could not delete %d staged objects", len(result["Errors"]))
 

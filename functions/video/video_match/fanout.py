@@ -23,15 +23,20 @@ from medialayer.engine import Comparison
 from medialayer.errors import DurationTooLong, UnsupportedMedia
 from medialayer.staging import StagingStore, build_store
 from video_match.runners import FanOutRunner, build_runner
-from video_match.stages import SIDES, VideoStageEngine, comparison_from_dict, info_key, media_key, plan_job
+from video_match.stages import (
+    DURATION_SLACK_S,
+    SIDES,
+    VideoStageEngine,
+    comparison_from_dict,
+    info_key,
+    media_key,
+    plan_job,
+)
 
 if TYPE_CHECKING:
     from medialayer.settings import Settings
 
 log = logging.getLogger("video_match.fanout")
-
-#: Container durations are rounded; tolerate this much over the cap before refusing.
-DURATION_SLACK_S = 0.5
 
 
 class FanOutEngine(VideoStageEngine, Protocol):

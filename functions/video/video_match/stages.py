@@ -39,7 +39,7 @@ from typing import Any, Literal, Protocol
 
 from medialayer.caps import MediaCaps
 from medialayer.engine import Comparison, MatchedSegment
-from medialayer.errors import ALL_ERRORS, InternalError, MediaLayerError
+from medialayer.errors import ALL_ERRORS, DurationTooLong, InternalError, MediaLayerError
 from medialayer.staging import RUN_ROOT, StagingStore, build_store, validate_key
 
 log = logging.getLogger("video_match.stages")
@@ -55,6 +55,12 @@ TARGET_CHUNK_S = 10.0
 MAX_CHUNKS_PER_FILE = 18
 #: Chunk boundaries fall on multiples of this (seconds), so any 1 or 2 fps sampling grid is unbroken.
 CHUNK_GRID_S = 1.0
+
+#: The last chunk of a file reads this far past the duration cap, so a file whose header understates
+#: its length still shows a frame beyond the cap (and is refused in align) instead of being cut short.
+TAIL_MARGIN_S = 1.0
+#: Container durations are rounded: tolerate this much over the cap before refusing.
+DURATION_SLACK_S = 0.5
 
 #: Step Functions ``Error`` names of our typed errors: ``MediaLayer.<code>``.
 ERROR_PREFIX = "MediaLayer."
@@ -170,13 +176,22 @@ def plan_chunks(
     run_prefix: str,
     target_chunk_s: float = TARGET_CHUNK_S,
     max_chunks_per_file: int = MAX_CHUNKS_PER_FILE,
+    max_duration_s: float | None = None,
 ) -> list[ChunkTask]:
-    """Frame tasks for both files (none for a file without video)."""
+    """Frame tasks for both files (none for a file without video).
+
+    Headers can lie: with a duration cap, the last chunk runs to ``max_duration_s + TAIL_MARGIN_S``
+    (ffmpeg stops at the real end of an honest file at no cost), so :func:`run_align` sees any frame
+    beyond the cap.
+    """
     tasks: list[ChunkTask] = []
     for side, info in zip(SIDES, (info_source, info_target), strict=True):
         if not getattr(info, "has_video", True):
             continue
         bounds = chunk_bounds(info.duration_s, target_chunk_s=target_chunk_s, max_chunks=max_chunks_per_file)
+        if max_duration_s is not None:
+            last_start, last_end = bounds[-1]
+            bounds[-1] = (last_start, max(last_end, max_duration_s + TAIL_MARGIN_S))
         for index, (start, end) in enumerate(bounds):
             tasks.append(
                 ChunkTask(
@@ -229,9 +244,9 @@ class FanOutJob:
         }
 
 
-def build_manifest(run_prefix: str, tasks: Sequence[ChunkTask]) -> dict[str, Any]:
-    """Which staged objects align reads for each side, in timeline order."""
-    manifest: dict[str, Any] = {}
+def build_manifest(run_prefix: str, tasks: Sequence[ChunkTask], max_duration_s: float | None = None) -> dict[str, Any]:
+    """Which staged objects align reads for each side, in timeline order, and the duration cap."""
+    manifest: dict[str, Any] = {"max_duration_s": max_duration_s}
     for side in SIDES:
         frames = sorted((t for t in tasks if t.side == side and t.kind == "frames"), key=lambda t: t.index)
         audio = [t for t in tasks if t.side == side and t.kind == "audio"]
@@ -245,9 +260,10 @@ def build_manifest(run_prefix: str, tasks: Sequence[ChunkTask]) -> dict[str, Any
 
 def plan_job(info_source: Any, info_target: Any, *, run_prefix: str, caps: MediaCaps) -> FanOutJob:
     """The whole plan for one pair: frame chunks and audio tasks of both files, and the manifest."""
-    tasks = plan_chunks(info_source, info_target, run_prefix=run_prefix)
+    cap = caps.max_duration_s
+    tasks = plan_chunks(info_source, info_target, run_prefix=run_prefix, max_duration_s=cap)
     tasks += plan_audio(info_source, info_target, run_prefix=run_prefix, caps=caps)
-    return FanOutJob(run_prefix=run_prefix, tasks=tasks, manifest=build_manifest(run_prefix, tasks))
+    return FanOutJob(run_prefix=run_prefix, tasks=tasks, manifest=build_manifest(run_prefix, tasks, cap))
 
 
 # --- chunk worker ----------------------------------------------------------------------------------
@@ -344,7 +360,11 @@ def _load_many(store: StagingStore, keys: Sequence[str]) -> list[Any]:
 def run_align(
     run_prefix: str, manifest: dict[str, Any], store: StagingStore, engine: VideoStageEngine
 ) -> dict[str, Any]:
-    """Assemble both signatures from the staged pieces, compare them, return the comparison as JSON."""
+    """Assemble both signatures from the staged pieces, compare them, return the comparison as JSON.
+
+    Refuses (``DurationTooLong``) a signature whose decoded frames run past the cap the header hid.
+    """
+    cap = manifest.get("max_duration_s")
     signatures = []
     for side in SIDES:
         entry = manifest[side]
@@ -356,7 +376,11 @@ def run_align(
         loaded = _load_many(store, keys)
         info, chunks = loaded[0], loaded[1 : 1 + len(entry["chunk_keys"])]
         audio = loaded[-1] if entry.get("audio_key") else None
-        signatures.append(engine.assemble(info, chunks, audio))
+        signature = engine.assemble(info, chunks, audio)
+        decoded = getattr(signature, "duration_s", None)
+        if cap is not None and decoded is not None and float(decoded) > float(cap) + DURATION_SLACK_S:
+            raise DurationTooLong(f"the video is longer than {float(cap):g} s")
+        signatures.append(signature)
     return comparison_to_dict(engine.compare(signatures[0], signatures[1]))
 
 

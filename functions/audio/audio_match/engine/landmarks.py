@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import fft as sfft
-from scipy.ndimage import maximum_filter, uniform_filter1d
+from scipy.ndimage import uniform_filter1d
 
 SAMPLE_RATE = 8000
 N_FFT = 512
@@ -73,6 +73,32 @@ def log_spectrogram(samples: np.ndarray) -> np.ndarray:
     return np.log(mag)
 
 
+def sliding_max(x: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """Centred running maximum of odd ``size`` along ``axis`` (edges padded with -inf).
+
+    Doubling windows (1, 2, 4, ...) then one overlap step: ~log2(size) vectorised ``np.maximum`` passes,
+    several times faster here than ``scipy.ndimage.maximum_filter`` on these array shapes.
+    """
+    half = size // 2
+    pad = [(0, 0)] * x.ndim
+    pad[axis] = (half, half)
+    m = np.pad(x, pad, mode="constant", constant_values=-np.inf)
+    n = x.shape[axis]
+
+    def cut(arr: np.ndarray, start: int, stop: int) -> np.ndarray:
+        index = [slice(None)] * arr.ndim
+        index[axis] = slice(start, stop)
+        return arr[tuple(index)]
+
+    width = 1
+    while width * 2 <= size:
+        length = m.shape[axis]
+        m = np.maximum(cut(m, 0, length - width), cut(m, width, length))
+        width *= 2
+    rest = size - width
+    return np.maximum(cut(m, 0, n), cut(m, rest, rest + n))
+
+
 def find_peaks(logmag: np.ndarray) -> Peaks:
     """Local maxima that stand out from their frequency row and the floor; at most PEAKS_PER_S a second."""
     lo = int(np.floor(F_MIN_HZ * N_FFT / SAMPLE_RATE))
@@ -81,27 +107,29 @@ def find_peaks(logmag: np.ndarray) -> Peaks:
     empty = Peaks(np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32))
     if n_frames < 3:
         return empty
-    band = logmag[:, lo - 1 : hi + 2]
-    local_max = maximum_filter(band, size=PEAK_NEIGHBOURHOOD, mode="nearest")
-    row_mean = uniform_filter1d(band, size=CONTRAST_FRAMES, axis=0, mode="nearest")
+    # Work on (frequency, time), contiguous in time: the filters along time are then cache-friendly.
+    band = np.ascontiguousarray(logmag[:, lo - 1 : hi + 2].T)
+    local_max = sliding_max(sliding_max(band, PEAK_NEIGHBOURHOOD[0], axis=1), PEAK_NEIGHBOURHOOD[1], axis=0)
+    row_mean = uniform_filter1d(band, size=CONTRAST_FRAMES, axis=1, mode="nearest")
     contrast = band - row_mean
     is_peak = (band == local_max) & (contrast > CONTRAST_MIN) & (band > np.log(ABS_FLOOR))
-    is_peak[:, 0] = is_peak[:, -1] = False
     is_peak[0, :] = is_peak[-1, :] = False
-    ti, fi = np.nonzero(is_peak)
+    is_peak[:, 0] = is_peak[:, -1] = False
+    fi, ti = np.nonzero(is_peak)
     if ti.size == 0:
         return empty
-    strength = contrast[ti, fi]
-    # Keep the strongest PEAKS_PER_S in each one-second block.
+    strength = contrast[fi, ti]
+    # Keep the strongest PEAKS_PER_S in each one-second block, in time order.
     block = (ti / FRAMES_PER_S).astype(np.int64)
     order = np.lexsort((-strength, block))
     ranks = np.arange(order.size) - np.searchsorted(block[order], block[order], side="left")
-    keep = np.sort(order[ranks < PEAKS_PER_S])
+    keep = order[ranks < PEAKS_PER_S]
+    keep = keep[np.lexsort((fi[keep], ti[keep]))]
     ti, fi, strength = ti[keep], fi[keep], strength[keep]
     # Sub-bin refinement (parabolic) in frequency and time.
-    c = band[ti, fi]
-    df = _parabolic(band[ti, fi - 1], c, band[ti, fi + 1])
-    dt = _parabolic(band[ti - 1, fi], c, band[ti + 1, fi])
+    c = band[fi, ti]
+    df = _parabolic(band[fi - 1, ti], c, band[fi + 1, ti])
+    dt = _parabolic(band[fi, ti - 1], c, band[fi, ti + 1])
     freq_hz = (fi + lo - 1 + df) * SAMPLE_RATE / N_FFT
     return Peaks(
         t=(ti + dt).astype(np.float32),
