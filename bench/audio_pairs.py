@@ -261,8 +261,7 @@ class _Builder:
             "tone_b": tone(hz, 18, 0.2),
         }
         files = {
-            k: self.file(f"synthetic-{split}-{k}", ".wav", lambda p, v=v: _write_wav(p, v))
-            for k, v in signals.items()
+            k: self.file(f"synthetic-{split}-{k}", ".wav", lambda p, v=v: _write_wav(p, v)) for k, v in signals.items()
         }
         combos = [
             ("silence", "silence_a", "silence_b"),

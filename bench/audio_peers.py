@@ -76,9 +76,7 @@ class MediaLayerAudio:
             Alignment(s.source_start, s.source_end, s.target_start, s.target_end, float(sp))
             for s, sp in zip(comparison.segments, speeds, strict=False)
         ]
-        return Verdict(
-            score=comparison.raw_score, match=None, segments=segments, seconds=time.perf_counter() - t0
-        )
+        return Verdict(score=comparison.raw_score, match=None, segments=segments, seconds=time.perf_counter() - t0)
 
 
 def fpcalc_raw(path: Path, timeout_s: float = 60.0) -> np.ndarray:

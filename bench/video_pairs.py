@@ -12,9 +12,16 @@ box and a picture logo), ``fps`` (10 or 15 fps), ``speed`` (1.25x, setpts + atem
 of the source between two unrelated clips from the *other* half), ``audio_removed``; plus the TMK chair
 set's own ``colour`` (grey, sepia) and ``overlay`` (logo) variants of the original chair clip.
 
-Negatives: every pair of different originals in the half (``negative``; the three different chair takes
-are ``hard_negative``), an original against a transformed copy of another original
-(``negative_transformed``), and black/blank synthetic clips against originals and each other (``blank``).
+The seven TMK chair clips are ONE footage family (TMK's own level-1 scores put chair-19 vs chair-20 at
+0.989, and the 19 s / 20 s clips are trims/re-framings of the 22 s original): the original is paired with
+each of them as a positive (``tmk_variant`` for the two trimmed takes, whose offset is unknown, so they
+carry no segment truth).
+
+Negatives: every pair of different originals in the half (``negative``, including the three static
+surveillance clips against each other), an original against a transformed copy of another original
+(``negative_transformed``), two disjoint stretches of the same edited film, i.e. same scene and other
+shots (``hard_negative``), and black/grey synthetic clips against originals and each other (``blank``).
+Disjoint stretches of a *static-camera* clip are not used as negatives: they show the same picture.
 """
 
 from __future__ import annotations
@@ -42,13 +49,16 @@ FAMILIES: tuple[str, ...] = (
 )
 QUICK_FAMILIES: tuple[str, ...] = ("crop", "letterbox", "mirror", "overlay", "speed", "excerpt")
 CHAIR_VARIANTS = {
+    "tmk_chair_19_sd": "tmk_variant",
+    "tmk_chair_20_sd": "tmk_variant",
     "tmk_chair_22_grey": "colour",
     "tmk_chair_22_sepia": "colour",
     "tmk_chair_22_large_logo": "overlay",
     "tmk_chair_22_small_logo": "overlay",
 }
 CHAIR_ORIGINAL = "tmk_chair_orig_22_sd"
-HARD_NEGATIVE_NAMES = {"tmk_chair_19_sd", "tmk_chair_20_sd", CHAIR_ORIGINAL}
+#: Same scene, other shot: two disjoint stretches of an edited film (cuts between shots).
+HARD_NEGATIVE_SPLITS = {"moviepy_big_buck_bunny_0_30": ((0.0, 13.0), (17.0, 30.0))}
 SPEED = 1.25
 _X264 = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
 _AAC = ["-c:a", "aac", "-b:a", "96k"]
@@ -172,6 +182,13 @@ def _transform(
     raise ValueError(f"unknown video family {family!r}")
 
 
+def _trim(cache_dir: Path, src: Path, seed: int, start: float, end: float) -> Path:
+    def make(o: Path) -> None:
+        _ffmpeg(["-ss", f"{start:g}", "-t", f"{end - start:g}", "-i", str(src), *_X264, "-crf", "24", *_AAC, str(o)])
+
+    return cached_file(cache_dir, f"{seed}_{src.stem}_trim{start:g}-{end:g}", ".mp4", make)
+
+
 def _blank(cache_dir: Path, kind: str, seconds: float) -> Path:
     colour = {"black": "black", "grey": "gray"}[kind]
 
@@ -194,7 +211,11 @@ def build_pairs(data_dir: Path, cache_dir: Path, seed: int, quick: bool = False)
     originals = [n for n in files if n not in CHAIR_VARIANTS]
     split = {n: split_of(groups.get(n, n), seed) for n in files}
     if quick:
-        keep = [n for n in originals if n in HARD_NEGATIVE_NAMES or rng_for(seed, n, "quick").uniform() < 0.4]
+        keep = [
+            n
+            for n in originals
+            if n in (CHAIR_ORIGINAL, *HARD_NEGATIVE_SPLITS) or rng_for(seed, n, "quick").uniform() < 0.4
+        ]
         originals = keep
     families = QUICK_FAMILIES if quick else FAMILIES
     pairs: list[Pair] = []
@@ -202,7 +223,7 @@ def build_pairs(data_dir: Path, cache_dir: Path, seed: int, quick: bool = False)
 
     for name in originals:
         src = files[name]
-        fillers = [files[n] for n in originals if split[n] != split[name] and n not in HARD_NEGATIVE_NAMES]
+        fillers = [files[n] for n in originals if split[n] != split[name]]
         fillers = fillers or [files[n] for n in originals if n != name]
         ds, _ = _probe(src)
         for family in families:
@@ -229,6 +250,8 @@ def build_pairs(data_dir: Path, cache_dir: Path, seed: int, quick: bool = False)
         for variant, family in CHAIR_VARIANTS.items():
             tgt = files[variant]
             dt, _ = _probe(tgt)
+            # The trimmed takes (19 s, 20 s) start at an offset nobody recorded: no segment truth.
+            truth = None if family == "tmk_variant" else Alignment(0.0, ds, 0.0, dt)
             pairs.append(
                 Pair(
                     f"video/{CHAIR_ORIGINAL}/{variant}",
@@ -239,7 +262,7 @@ def build_pairs(data_dir: Path, cache_dir: Path, seed: int, quick: bool = False)
                     src,
                     tgt,
                     CHAIR_ORIGINAL,
-                    Alignment(0.0, ds, 0.0, dt),
+                    truth,
                 )
             )
 
@@ -247,8 +270,7 @@ def build_pairs(data_dir: Path, cache_dir: Path, seed: int, quick: bool = False)
         for y in originals[i + 1 :]:
             if split[x] != split[y]:
                 continue
-            fam = "hard_negative" if {x, y} <= HARD_NEGATIVE_NAMES else "negative"
-            pairs.append(Pair(f"video/{x}~{y}", "video", split[x], fam, False, files[x], files[y], x))
+            pairs.append(Pair(f"video/{x}~{y}", "video", split[x], "negative", False, files[x], files[y], x))
             for a, b in ((x, y), (y, x)):
                 options = transformed.get(b, [])
                 if options:
@@ -266,6 +288,13 @@ def build_pairs(data_dir: Path, cache_dir: Path, seed: int, quick: bool = False)
                         )
                     )
 
+    for name, ((a0, a1), (b0, b1)) in HARD_NEGATIVE_SPLITS.items():
+        if name not in originals:
+            continue
+        first = _trim(cache, files[name], seed, a0, a1)
+        second = _trim(cache, files[name], seed, b0, b1)
+        pairs.append(Pair(f"video/{name}/disjoint", "video", split[name], "hard_negative", False, first, second, name))
+
     for half in ("calib", "report"):
         members = [n for n in originals if split[n] == half]
         if not members:
@@ -273,9 +302,7 @@ def build_pairs(data_dir: Path, cache_dir: Path, seed: int, quick: bool = False)
         kind = "black" if half == "calib" else "grey"
         blank = _blank(cache, kind, 10.0 if half == "calib" else 12.0)
         other = _blank(cache, "grey" if kind == "black" else "black", 8.0)
-        pairs.append(
-            Pair(f"video/blank_{half}~blank", "video", half, "blank", False, blank, other, f"blank_{half}")
-        )
+        pairs.append(Pair(f"video/blank_{half}~blank", "video", half, "blank", False, blank, other, f"blank_{half}"))
         for n in members:
             pairs.append(Pair(f"video/blank_{half}~{n}", "video", half, "blank", False, blank, files[n], n))
     return pairs

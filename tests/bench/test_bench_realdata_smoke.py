@@ -1,8 +1,8 @@
 """A tiny real benchmark per medium: a handful of real pairs through ours and every available peer.
 
 Skips cleanly when ../shared/data (or MEDIALAYER_TEST_DATA) or the medium's bench modules are absent.
-Builds the medium's quick pairs (cached in bench/.cache after the first run), keeps three positives of
-different families and three negatives from the report half, runs every available matcher in-process,
+Builds the medium's quick pairs (cached in bench/.cache after the first run), keeps two positives of
+different families and two negatives from the report half, runs every available matcher in-process,
 and renders the report.
 """
 
@@ -22,8 +22,8 @@ from bench.types import Pair
 pytestmark = pytest.mark.realdata
 
 
-def handful(pairs: list[Pair], n_pos: int = 3, n_neg: int = 3) -> list[Pair]:
-    """Three positives of distinct families (aligned ones first) and three negatives, report half."""
+def handful(pairs: list[Pair], n_pos: int = 2, n_neg: int = 2) -> list[Pair]:
+    """A few positives of distinct families (aligned ones first) and a few negatives, report half."""
     rep = [p for p in pairs if p.split == "report"]
     pos: list[Pair] = []
     for p in sorted((p for p in rep if p.positive), key=lambda p: p.truth is None):

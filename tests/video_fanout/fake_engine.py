@@ -7,6 +7,7 @@ It reads real headers through the safe ffmpeg probe, but its "signatures" only r
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,10 +49,12 @@ def _digest(path: Path) -> str:
 @dataclass
 class FakeEngine:
     """``fail_from_s``: any frame chunk starting at or after this raises ``UnsupportedMedia``;
-    ``crash_audio``: the audio task raises a plain ``RuntimeError`` (an unexpected bug)."""
+    ``crash_audio``: the audio task raises a plain ``RuntimeError`` (an unexpected bug);
+    ``sleep_s``: every frame chunk takes this long (a hung decoder)."""
 
     fail_from_s: float | None = None
     crash_audio: bool = False
+    sleep_s: float = 0.0
     media_type: str = "video"
 
     def probe(self, path: Path, caps: MediaCaps) -> FakeInfo:
@@ -66,6 +69,7 @@ class FakeEngine:
     def fingerprint_range(self, path: Path, start_s: float, end_s: float) -> FakeChunk:
         if self.fail_from_s is not None and start_s >= self.fail_from_s:
             raise UnsupportedMedia("the media could not be decoded")
+        time.sleep(self.sleep_s)
         return FakeChunk(start_s, end_s, _digest(path))
 
     def fingerprint_audio(self, path: Path, caps: MediaCaps) -> str | None:

@@ -22,3 +22,12 @@ def make_clip(path: Path, seconds: float, *, audio: bool = True, size: str = "16
 def staged_files(root: Path) -> list[Path]:
     """Every file left under a local staging root."""
     return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def make_excerpt(source: Path, path: Path, start_s: float, seconds: float) -> Path:
+    """Re-encode ``seconds`` of ``source`` from ``start_s`` (a copy of a stretch, new timeline)."""
+    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+    cmd += ["-ss", f"{start_s}", "-t", f"{seconds}", "-i", str(source)]
+    cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-pix_fmt", "yuv420p", "-an", str(path)]
+    subprocess.run(cmd, check=True, timeout=60)
+    return path

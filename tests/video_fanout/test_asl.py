@@ -64,3 +64,35 @@ def test_failures_reach_a_fail_state_that_keeps_the_error_name() -> None:
         "ErrorPath": "$.error.Error",
         "CausePath": "$.error.Cause",
     }
+
+
+def _lint(definition: dict[str, Any]) -> list[str]:
+    """cfn-lint's state machine schema checks (E3601) on the definition, inlined in a tiny template."""
+    from cfnlint.api import ManualArgs, lint
+
+    template = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {
+            "VideoStateMachine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "StateMachineType": "EXPRESS",
+                    "RoleArn": "arn:aws:iam::123456789012:role/sfn",
+                    "Definition": definition,
+                    "DefinitionSubstitutions": {
+                        "ChunkWorkerArn": "arn:aws:lambda:us-east-1:123456789012:function:chunk",
+                        "AlignArn": "arn:aws:lambda:us-east-1:123456789012:function:align",
+                        "StagingBucket": "staging",
+                    },
+                },
+            }
+        },
+    }
+    return [str(m) for m in lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"]))]
+
+
+def test_definition_passes_cfn_lint_schema() -> None:
+    assert _lint(_definition()) == []
+    broken = _definition()
+    broken["States"]["Failed"]["Type"] = "Nope"
+    assert any("E3601" in m for m in _lint(broken))  # the check does look inside the definition

@@ -53,9 +53,7 @@ def test_same_file_matches_and_nothing_is_left(
     assert staged_files(store.root) == []
 
 
-def test_failing_chunk_raises_its_typed_error_and_cleans_up(
-    store: LocalDirStore, clips: dict[str, Path]
-) -> None:
+def test_failing_chunk_raises_its_typed_error_and_cleans_up(store: LocalDirStore, clips: dict[str, Path]) -> None:
     for comparer in _comparer(store, FakeEngine(fail_from_s=8.0)):
         with pytest.raises(UnsupportedMedia, match="could not be decoded"):
             comparer.compare_files(clips["long"], clips["short"], CAPS)
@@ -68,6 +66,21 @@ def test_unexpected_crash_is_an_internal_error(store: LocalDirStore, clips: dict
             comparer.compare_files(clips["short"], clips["short"], CAPS)
         assert "/var/task" not in info.value.message
     assert staged_files(store.root) == []
+
+
+def test_hung_workers_are_killed_and_the_pool_recovers(store: LocalDirStore, clips: dict[str, Path]) -> None:
+    engine = FakeEngine(sleep_s=30.0)
+    runner = LocalPoolRunner(store, engine, workers=2, timeout_s=3)
+    try:
+        comparer = FanOutComparer(engine, store, runner)
+        with pytest.raises(InternalError, match="did not finish in time"):
+            comparer.compare_files(clips["short"], clips["short"], CAPS)
+        assert staged_files(store.root) == []  # no killed worker could write after the clean-up
+        engine.sleep_s = 0.0
+        runner.engine = engine  # the next run starts a fresh pool
+        assert comparer.compare_files(clips["short"], clips["short"], CAPS).raw_score == 1.0
+    finally:
+        runner.close()
 
 
 def test_too_long_is_refused_before_staging(

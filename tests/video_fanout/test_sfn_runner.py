@@ -15,9 +15,7 @@ from video_match.runners import StepFunctionsRunner
 from video_match.stages import plan_job
 
 ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:video"
-JOB = plan_job(
-    FakeInfo(180.0, True, True), FakeInfo(60.0, True, True), run_prefix="runs/r", caps=DEFAULT_CAPS["video"]
-)
+JOB = plan_job(FakeInfo(180.0, True, True), FakeInfo(60.0, True, True), run_prefix="runs/r", caps=DEFAULT_CAPS["video"])
 
 
 class StubSfn:
@@ -34,9 +32,7 @@ class StubSfn:
 
 
 def _lambda_cause(error_type: str, message: str) -> str:
-    return json.dumps(
-        {"errorMessage": message, "errorType": error_type, "stackTrace": ["File /var/task/x.py"]}
-    )
+    return json.dumps({"errorMessage": message, "errorType": error_type, "stackTrace": ["File /var/task/x.py"]})
 
 
 def test_success_sends_the_job_and_returns_the_output() -> None:
@@ -95,9 +91,7 @@ def test_success_sends_the_job_and_returns_the_output() -> None:
         ({"status": "ABORTED"}, InternalError, "could not be compared"),
     ],
 )
-def test_outcomes_map_to_typed_errors(
-    response: dict[str, Any], expected: type[MediaLayerError], message: str
-) -> None:
+def test_outcomes_map_to_typed_errors(response: dict[str, Any], expected: type[MediaLayerError], message: str) -> None:
     with pytest.raises(MediaLayerError) as info:
         StepFunctionsRunner(StubSfn(response), ARN).run(JOB)
     assert type(info.value) is expected
@@ -109,15 +103,11 @@ def test_outcomes_map_to_typed_errors(
     ("exc", "expected"),
     [
         (
-            ClientError(
-                {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "StartSyncExecution"
-            ),
+            ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "StartSyncExecution"),
             Overloaded,
         ),
         (
-            ClientError(
-                {"Error": {"Code": "StateMachineDoesNotExist", "Message": "x"}}, "StartSyncExecution"
-            ),
+            ClientError({"Error": {"Code": "StateMachineDoesNotExist", "Message": "x"}}, "StartSyncExecution"),
             InternalError,
         ),
         (ReadTimeoutError(endpoint_url="https://sync-states"), InternalError),

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from medialayer.caps import DEFAULT_CAPS
 from medialayer.engine import Comparison, MatchedSegment
-from medialayer.errors import ALL_ERRORS, InternalError, UnsupportedMedia
+from medialayer.errors import ALL_ERRORS, DurationTooLong, InternalError, UnsupportedMedia
 from medialayer.staging import LocalDirStore
 from tests.video_fanout.fake_engine import FakeEngine, FakeInfo
 from video_match import stages
@@ -45,7 +45,9 @@ def test_capped_pair_fits_one_wave_of_the_map() -> None:
     info = FakeInfo(180.0, True, True)
     job = plan_job(info, info, run_prefix="runs/abc", caps=CAPS)
     frames = [t for t in job.tasks if t.kind == "frames"]
-    assert len(frames) == 2 * 18 and {t.end_s - t.start_s for t in frames} == {10.0}
+    assert len(frames) == 2 * 18
+    assert {t.end_s - t.start_s for t in frames if t.index < 17} == {10.0}
+    assert [t.end_s for t in frames if t.index == 17] == [181.0, 181.0]
     assert len(job.tasks) == 38 <= 40
     assert len(json.dumps(job.to_input())) < 32 * 1024  # far below Express's 256 KB
     assert job.manifest["source"]["chunk_keys"] == [t.out_key for t in frames if t.side == "source"]
@@ -137,6 +139,57 @@ def test_handlers_run_the_stages_in_process(
     assert result["details"]["source_ranges"] == [
         [0.0, 8.0],
         [8.0, 16.0],
-        [16.0, pytest.approx(23.0, abs=0.1)],
+        [16.0, 181.0],  # the last chunk reads past the cap: headers can lie
     ]
     assert result["details"]["audio"][1] is None and result["raw_score"] == 0.0
+
+
+class _Signed:
+    def __init__(self, duration_s: float) -> None:
+        self.duration_s = duration_s
+
+
+class _LongEngine(FakeEngine):
+    """Assembles signatures whose decoded length is set by the test (a header that lied)."""
+
+    def __init__(self, decoded_s: float) -> None:
+        super().__init__()
+        self.decoded_s = decoded_s
+
+    def assemble(self, info, chunks, audio):  # type: ignore[no-untyped-def]
+        return _Signed(self.decoded_s)
+
+    def compare(self, source, target) -> Comparison:  # type: ignore[no-untyped-def]
+        return Comparison(raw_score=0.1)
+
+
+@pytest.mark.parametrize(("decoded_s", "refused"), [(180.5, False), (181.0, True)])
+def test_align_refuses_frames_beyond_the_cap(tmp_path: Path, decoded_s: float, refused: bool) -> None:
+    store = LocalDirStore(tmp_path / "staging")
+    info = FakeInfo(30.0, True, False)
+    job = plan_job(info, info, run_prefix="runs/r", caps=CAPS)
+    for side in stages.SIDES:
+        store.put_object(stages.info_key("runs/r", side), pickle.dumps(info))
+    for task in job.tasks:
+        store.put_object(task.out_key, pickle.dumps(None))
+    if refused:
+        with pytest.raises(DurationTooLong):
+            stages.run_align("runs/r", job.manifest, store, _LongEngine(decoded_s))
+    else:
+        assert stages.run_align("runs/r", job.manifest, store, _LongEngine(decoded_s))["raw_score"] == 0.1
+
+
+def test_align_output_stays_within_the_state_limit(tmp_path: Path) -> None:
+    class Chatty(_LongEngine):
+        def compare(self, source, target) -> Comparison:  # type: ignore[no-untyped-def]
+            return Comparison(raw_score=0.3, details={"matrix": np.zeros((300, 300)).tolist()})
+
+    store = LocalDirStore(tmp_path / "staging")
+    info = FakeInfo(5.0, True, False)
+    job = plan_job(info, info, run_prefix="runs/r", caps=CAPS)
+    for side in stages.SIDES:
+        store.put_object(stages.info_key("runs/r", side), pickle.dumps(info))
+    for task in job.tasks:
+        store.put_object(task.out_key, pickle.dumps(None))
+    result = stages.run_align("runs/r", job.manifest, store, Chatty(5.0))
+    assert result == {"raw_score": 0.3, "segments": [], "details": {"details_dropped": True}}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 import traceback
 from collections.abc import Iterator
@@ -20,15 +21,16 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.exceptions import JsonRESTError
 
 from medialayer.caps import DEFAULT_CAPS
-from medialayer.errors import InternalError, UnsupportedMedia
+from medialayer.errors import InternalError, Overloaded, UnsupportedMedia
 from medialayer.staging import S3Store
 from tests.video_fanout.fake_engine import FakeEngine
 from video_match import stages
 from video_match.fanout import FanOutComparer
 from video_match.runners import result_from_execution
-from video_match.stages import FanOutJob, StageRuntime
+from video_match.stages import FanOutJob, StageRuntime, _StagedFileCache
 
 REGION, ACCOUNT, BUCKET = "us-east-1", "123456789012", "medialayer-staging-test"
 CHUNK_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:video-chunk-worker"
@@ -46,16 +48,34 @@ def substituted_definition() -> str:
     return text
 
 
+class Throttled(JsonRESTError):
+    """What the Lambda service answers when the account is out of concurrency."""
+
+    code = 429
+
+    def __init__(self) -> None:
+        super().__init__("TooManyRequestsException", "Rate Exceeded.")
+
+
 class LambdaRouter:
-    """Plays the Lambda service for moto: runs the real handler and answers like the Python runtime."""
+    """Plays the Lambda service for moto: runs the real handler and answers like the Python runtime.
+
+    ``throttle_chunks``: that many chunk-worker invocations are refused with a 429 first.
+    """
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.handlers = {CHUNK_ARN: stages.chunk_handler, ALIGN_ARN: stages.align_handler}
+        self.throttle_chunks = 0
+        self._lock = threading.Lock()
 
     def invoke(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes:
         event = json.loads(body)
-        self.calls.append((function_name, event))
+        with self._lock:
+            self.calls.append((function_name, event))
+            if function_name == CHUNK_ARN and self.throttle_chunks > 0:
+                self.throttle_chunks -= 1
+                raise Throttled()
         try:
             return json.dumps(self.handlers[function_name](event, None)).encode()
         except Exception as exc:  # what the Lambda Python runtime reports for an unhandled exception
@@ -89,7 +109,9 @@ class PollingRunner:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    worker_cache = _StagedFileCache(tmp_path / "worker-tmp")  # the chunk workers' /tmp
+    monkeypatch.setattr(stages, "_file_cache", lambda: worker_cache)
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -132,8 +154,8 @@ def test_execution_runs_every_chunk_then_align(
     result = comparer.compare_files(clips["long"], clips["silent"], CAPS)
 
     assert result.raw_score == 0.0
-    assert result.details["source_ranges"] == [[0.0, 8.0], [8.0, 16.0], [16.0, pytest.approx(23.0, abs=0.1)]]
-    assert result.details["target_ranges"] == [[0.0, 6.0], [6.0, pytest.approx(12.0, abs=0.1)]]
+    assert result.details["source_ranges"] == [[0.0, 8.0], [8.0, 16.0], [16.0, 181.0]]
+    assert result.details["target_ranges"] == [[0.0, 6.0], [6.0, 181.0]]
     assert result.details["audio"][0].startswith("audio:") and result.details["audio"][1] is None
     calls = aws["router"].calls
     assert [name for name, _ in calls].count(CHUNK_ARN) == 3 + 2 + 1  # frames + frames + one soundtrack
@@ -166,4 +188,47 @@ def test_unexpected_crash_surfaces_as_internal_error_without_internals(
         comparer.compare_files(clips["short"], clips["short"], CAPS)
     assert comparer.runner.last["error"] == "MediaLayer.internal_error"  # type: ignore[attr-defined]
     assert "/var/task" not in info.value.message
+    assert _bucket_keys(aws) == []
+
+
+def test_throttled_worker_is_retried(
+    aws: dict[str, Any], clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    comparer = _comparer(aws, FakeEngine(), monkeypatch)
+    aws["router"].throttle_chunks = 1
+    assert comparer.compare_files(clips["short"], clips["short"], CAPS).raw_score == 1.0
+    chunk_calls = [name for name, _ in aws["router"].calls if name == CHUNK_ARN]
+    assert len(chunk_calls) == 1 + 1 + 2 + 1  # one retry + frames of each side + both soundtracks
+    assert _bucket_keys(aws) == []
+
+
+def test_retries_are_bounded_and_throttling_becomes_overloaded(
+    aws: dict[str, Any], clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    comparer = _comparer(aws, FakeEngine(), monkeypatch)
+    aws["router"].throttle_chunks = 10_000
+    with pytest.raises(Overloaded):
+        comparer.compare_files(clips["short"], clips["short"], CAPS)
+    assert comparer.runner.last["error"] == "Lambda.TooManyRequestsException"  # type: ignore[attr-defined]
+    per_task: dict[str, int] = {}
+    for _, event in aws["router"].calls:
+        per_task[event["out_key"]] = per_task.get(event["out_key"], 0) + 1
+    assert max(per_task.values()) == 3  # first try + MaxAttempts 2, then the execution fails
+    assert _bucket_keys(aws) == []
+
+
+def test_real_engine_signatures_travel_through_s3(
+    aws: dict[str, Any], clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine_module = pytest.importorskip("video_match.engine")
+    engine = engine_module.VideoEngine(use_audio=False)
+    comparer = _comparer(aws, engine, monkeypatch)  # type: ignore[arg-type]
+    fanned = comparer.compare_files(clips["long"], clips["silent"], CAPS)
+    direct = engine.compare(engine.fingerprint(clips["long"], CAPS), engine.fingerprint(clips["silent"], CAPS))
+    assert fanned.raw_score == pytest.approx(direct.raw_score, abs=1e-6)
+
+    def starts(comparison: Any) -> list[float]:
+        return [t for s in comparison.segments for t in (s.source_start, s.target_start, s.source_end)]
+
+    assert fanned.segments and starts(fanned) == pytest.approx(starts(direct), abs=1e-6)
     assert _bucket_keys(aws) == []

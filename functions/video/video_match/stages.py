@@ -7,7 +7,7 @@ them back, assembles both signatures and compares them. The local process pool a
 state machine call exactly these functions — the only difference is who schedules them.
 
 Payloads between steps carry staging keys and small JSON only, never media bytes (an Express state is
-at most 256 KB): the job input for a capped 180 s pair is ~15 KB.
+at most 256 KB): the job input for a capped 180 s pair is ~13 KB, one task ~0.3 KB.
 
 Errors: a stage raises our typed :class:`~medialayer.errors.MediaLayerError`. At the Lambda edge
 (:func:`chunk_handler`, :func:`align_handler`) it is re-raised as a :class:`StageError` whose *class
@@ -48,7 +48,8 @@ Side = Literal["source", "target"]
 SIDES: tuple[Side, Side] = ("source", "target")
 TaskKind = Literal["frames", "audio"]
 
-#: Preferred chunk length. 10 s of 1080p H.264 decodes in ~2-3 s on one Lambda vCPU.
+#: Preferred chunk length. Decoding 10 s of 1080p30 H.264 to 2 fps thumbnails took ~1.2 CPU-s here
+#: (docs/architecture.md, "Sizing the video fan-out").
 TARGET_CHUNK_S = 10.0
 #: At most this many frame chunks per file: 2 x 18 + 2 audio tasks = 38 <= the Map's MaxConcurrency 40,
 #: so a capped pair runs in one wave.
@@ -61,6 +62,9 @@ CHUNK_GRID_S = 1.0
 TAIL_MARGIN_S = 1.0
 #: Container durations are rounded: tolerate this much over the cap before refusing.
 DURATION_SLACK_S = 0.5
+
+#: Align's output must fit an Express state (256 KB) with room to spare; larger ``details`` are dropped.
+MAX_RESULT_BYTES = 192 * 1024
 
 #: Step Functions ``Error`` names of our typed errors: ``MediaLayer.<code>``.
 ERROR_PREFIX = "MediaLayer."
@@ -381,7 +385,15 @@ def run_align(
         if cap is not None and decoded is not None and float(decoded) > float(cap) + DURATION_SLACK_S:
             raise DurationTooLong(f"the video is longer than {float(cap):g} s")
         signatures.append(signature)
-    return comparison_to_dict(engine.compare(signatures[0], signatures[1]))
+    return _within_state_limit(comparison_to_dict(engine.compare(signatures[0], signatures[1])))
+
+
+def _within_state_limit(result: dict[str, Any]) -> dict[str, Any]:
+    """Drop ``details`` if they would push align's output past what an Express state may carry."""
+    if len(json.dumps(result, separators=(",", ":"))) <= MAX_RESULT_BYTES:
+        return result
+    log.warning("comparison details too large for the state machine; dropped")
+    return result | {"details": {"details_dropped": True}}
 
 
 # --- (de)serialising the result --------------------------------------------------------------------

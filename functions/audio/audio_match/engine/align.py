@@ -3,9 +3,10 @@
 Within the winning variant, matched pairs (t_src, t_tgt) of a true copy lie on a line
 ``t_tgt = slope * t_src + offset`` (slope = 1 / speed). The line is found by a Hough vote over a fine
 slope grid around the variant's scale, then refined by least squares on the matches within a few
-frames of it. Its matches are split into segments at gaps longer than ``GAP_S`` (on the source
-timeline), isolated edge matches are trimmed, and segments shorter than ``MIN_SEGMENT_S`` or with fewer
-than ``MIN_SEGMENT_MATCHES`` matches are dropped. Repeats and rearrangements show up as further lines:
+frames of it. Sparse matches (chance hits along the line) are dropped, the dense ones split into
+segments at gaps longer than ``GAP_S`` (on the source timeline), and segments shorter than
+``MIN_SEGMENT_S``, with fewer than ``MIN_SEGMENT_MATCHES`` matches or under ``MIN_MATCHES_PER_S`` are
+dropped. Repeats and rearrangements show up as further lines:
 the matches of each accepted line are removed and the vote repeated.
 """
 
@@ -108,9 +109,7 @@ def window_count(ts: np.ndarray, frames_per_s: float) -> int:
     return int(np.max(np.searchsorted(ts, ts + w, side="right") - np.arange(ts.size)))
 
 
-def split_segments(
-    t_src: np.ndarray, t_end: np.ndarray, line: Line, frames_per_s: float
-) -> list[FrameSegment]:
+def split_segments(t_src: np.ndarray, t_end: np.ndarray, line: Line, frames_per_s: float) -> list[FrameSegment]:
     """Segments of one line: keep dense matches, split at source gaps > GAP_S, drop short/thin ones."""
     if line.inliers.size == 0:
         return []

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
 from medialayer.caps import MediaCaps
 from medialayer.errors import DurationTooLong, UnsupportedMedia
 from medialayer.ffmpeg import AUDIO_DEMUXERS, probe, run_ffmpeg

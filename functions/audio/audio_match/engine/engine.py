@@ -8,9 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from medialayer.calibration import Calibration
-from medialayer.caps import DEFAULT_CAPS, MediaCaps
-from medialayer.engine import Comparison, MatchedSegment
 from scipy.signal import resample_poly
 
 from audio_match.engine import align
@@ -25,7 +22,10 @@ from audio_match.engine.landmarks import (
     log_spectrogram,
     pair_peaks,
 )
-from audio_match.engine.matching import VariantMatches, search
+from audio_match.engine.matching import VariantMatches, offset_peak, search
+from medialayer.calibration import Calibration
+from medialayer.caps import DEFAULT_CAPS, MediaCaps
+from medialayer.engine import Comparison, MatchedSegment
 
 ENGINE_VERSION = "audio-landmarks-1"
 CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "calibration.json"
@@ -81,11 +81,10 @@ class AudioEngine:
         if sr != SAMPLE_RATE:
             g = int(np.gcd(int(sr), SAMPLE_RATE))
             x = resample_poly(x, SAMPLE_RATE // g, int(sr) // g).astype(np.float32)
-        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+        if not np.isfinite(x).all():
+            x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
         peaks = find_peaks(log_spectrogram(x))
-        return AudioSignature(
-            pairs=pair_peaks(peaks), duration_s=x.size / SAMPLE_RATE, n_peaks=int(peaks.t.size)
-        )
+        return AudioSignature(pairs=pair_peaks(peaks), duration_s=x.size / SAMPLE_RATE, n_peaks=int(peaks.t.size))
 
     # -- comparison -------------------------------------------------------------------------------
     def compare(self, source: AudioSignature, target: AudioSignature) -> Comparison:
@@ -99,7 +98,7 @@ class AudioEngine:
             details["reason"] = "too little spectral structure (silence, tone or noise)"
             return Comparison(raw_score=0.0, segments=[], details=details)
         results = search(source.pairs, target.pairs)
-        best = max(results, key=lambda r: r.peak_count)
+        best = results[0]
         lines, frame_segments = _extract_lines(best)
         evidence = [align.window_count(np.sort(best.t_src[ln.inliers]), FRAMES_PER_S) for ln in lines]
         raw = float(max(evidence)) if evidence else 0.0
@@ -153,11 +152,16 @@ def _extract_lines(best: VariantMatches) -> tuple[list[align.Line], list[align.F
     segments: list[align.FrameSegment] = []
     scale = best.variant.time_scale
     for _ in range(align.MAX_LINES):
-        if remaining.size < align.MIN_SEGMENT_MATCHES:
+        offsets = t_tgt[remaining] - scale * t_src[remaining]
+        count, peak = offset_peak(offsets)
+        if count < (align.MIN_SEGMENT_MATCHES if not lines else align.MIN_SEGMENT_MATCHES + 4):
             break
-        slope, offset, _votes = align.hough_line(t_src[remaining], t_tgt[remaining], scale)
-        line = align.refine_line(t_src[remaining], t_tgt[remaining], slope, offset)
-        line = align.Line(line.slope, line.offset, remaining[line.inliers])
+        # Only matches the line can reach: the grid's residual speed error lets it drift this far.
+        reach = align.SLOPE_SPAN * float(np.ptp(t_src[remaining])) + 2 * align.OFFSET_BIN
+        near = remaining[np.abs(offsets - peak) <= reach]
+        slope, offset, _votes = align.hough_line(t_src[near], t_tgt[near], scale)
+        line = align.refine_line(t_src[near], t_tgt[near], slope, offset)
+        line = align.Line(line.slope, line.offset, near[line.inliers])
         found = align.split_segments(t_src, t_end, line, FRAMES_PER_S)
         if lines and not found:
             break

@@ -27,7 +27,8 @@ F_MIN_HZ = 150.0
 F_MAX_HZ = 3800.0
 #: Neighbourhood (frames, bins) a peak must dominate: ~±0.11 s, ±94 Hz.
 PEAK_NEIGHBOURHOOD = (15, 13)
-#: Frequency-row context (frames) a peak must stand out from, and by how much (natural-log units; 1.0 ~ 8.7 dB).
+#: Frequency-row context (frames) a peak must stand out from, and by how much
+#: (natural-log units; 1.0 ~ 8.7 dB).
 CONTRAST_FRAMES = 31
 CONTRAST_MIN = 0.7
 #: Magnitude floor ~ -80 dBFS of a sine with this window (Hann sum N_FFT/2).

@@ -71,7 +71,10 @@ def keys_of(pairs: PeakPairs, time_scale: float = 1.0, pitch_scale: float = 1.0)
 
 @dataclass(frozen=True)
 class KeyTable:
-    """The target's keys as a direct-address table: hits of key k are ``order[start[k]:start[k]+count[k]]``."""
+    """The target's keys as a direct-address table.
+
+    Hits of key k are ``order[start[k] : start[k] + count[k]]``; hot keys have ``count`` 0.
+    """
 
     count: np.ndarray
     start: np.ndarray
@@ -140,7 +143,27 @@ def match_variant(src: PeakPairs, table: KeyTable, tgt_t1: np.ndarray, variant: 
     return VariantMatches(variant, t_src, t_tgt, src.dt[si], count, offset)
 
 
-def search(src: PeakPairs, tgt: PeakPairs, grid: list[Variant] | None = None) -> list[VariantMatches]:
-    """Match every variant of the grid; results in grid order."""
+def subsample(pairs: PeakPairs, every: int) -> PeakPairs:
+    """Every ``every``-th pair (a cheap, evenly spread subset for screening variants)."""
+    sl = slice(0, None, every)
+    return PeakPairs(pairs.t1[sl], pairs.lf1[sl], pairs.dlf[sl], pairs.dt[sl])
+
+
+def search(
+    src: PeakPairs, tgt: PeakPairs, grid: list[Variant] | None = None, *, screen_every: int = 4, keep: int = 6
+) -> list[VariantMatches]:
+    """Match the grid's variants, best first.
+
+    Two stages keep this cheap: every variant is screened with every ``screen_every``-th source pair,
+    then the ``keep`` best screened variants (and the identity) are matched with all pairs. The
+    returned list holds only those fully matched variants, sorted by their offset-peak count.
+    """
+    grid = grid or variant_grid()
     table = KeyTable.build(keys_of(tgt))
-    return [match_variant(src, table, tgt.t1, v) for v in (grid or variant_grid())]
+    if screen_every > 1 and len(grid) > keep + 1:
+        few = subsample(src, screen_every)
+        screened = [match_variant(few, table, tgt.t1, v).peak_count for v in grid]
+        ranked = sorted(range(1, len(grid)), key=lambda i: -screened[i])
+        grid = [grid[0], *(grid[i] for i in ranked[:keep])]
+    full = [match_variant(src, table, tgt.t1, v) for v in grid]
+    return sorted(full, key=lambda r: -r.peak_count)

@@ -28,6 +28,7 @@ WORKING_LONG_SIDE = 640
 CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "calibration.json"
 HASH_DECISIVE = 0.85  # hash_score at or above this (Hamming <= 19 of 256): no geometry needed
 GEOMETRY_STRONG = 0.9  # geometry_score at or above this: no need to also try the mirror
+INSET_GATE = 0.5  # below this after direct + mirror, also try the picture-in-picture stage
 
 
 @dataclass
@@ -68,7 +69,7 @@ class ImageEngine:
             gray=decoded.gray,
             box=box,
             hash=global_hash.compute(content),
-            features=local_features.extract(decoded.gray),
+            features=local_features.extract(decoded.gray, local_features.N_FEATURES_POOL),
             width=decoded.width,
             height=decoded.height,
             scale=decoded.scale,
@@ -94,19 +95,10 @@ class ImageEngine:
             "target": _describe(target),
         }
         best, mirrored, g_score = local_features.Verification(), False, 0.0
+        stages: list[str] = []
         if h_score < HASH_DECISIVE:
-            best = local_features.verify(
-                source.features, target.features, source.content_area, target.content_area
-            )
+            best, mirrored, stages = _verify_staged(source, target)
             g_score = fuse.geometry_score(best)
-            if g_score < GEOMETRY_STRONG:
-                flipped = local_features.extract(np.ascontiguousarray(source.gray[:, ::-1]))
-                mirror = local_features.verify(
-                    flipped, target.features, source.content_area, target.content_area
-                )
-                m_score = fuse.geometry_score(mirror)
-                if m_score > g_score:
-                    best, mirrored, g_score = mirror, True, m_score
             details["geometry"] = {
                 "inliers": best.inliers,
                 "matches": best.matches,
@@ -114,6 +106,7 @@ class ImageEngine:
                 "coverage_source": round(best.coverage_source, 4),
                 "coverage_target": round(best.coverage_target, 4),
                 "mirrored": mirrored,
+                "stages": stages,
                 "score": round(g_score, 4),
             }
         else:
@@ -142,6 +135,43 @@ class ImageEngine:
 @lru_cache(maxsize=4)
 def _load_calibration(path: str) -> Calibration:
     return Calibration.load(Path(path))
+
+
+def _verify_staged(
+    source: ImageSignature, target: ImageSignature
+) -> tuple[local_features.Verification, bool, list[str]]:
+    """Geometric verification, cheapest stage first, stopping as soon as the evidence is strong.
+
+    1. ``direct``: the strongest 1,000 features of each image.
+    2. ``mirror``: the same against the horizontally mirrored source (flips combined with crops etc.).
+    3. ``inset``: each image at half size against the other's full 3,000-feature pool, for an image
+       shown small inside the other (picture-in-picture, collages, thumbnails).
+    Returns the best verification (homography in source -> target working pixels), whether it is
+    mirrored, and the stages run.
+    """
+    lf = local_features
+    n = lf.N_FEATURES
+    src_area, tgt_area = source.content_area, target.content_area
+    best = lf.verify(source.features.top(n), target.features.top(n), src_area, tgt_area)
+    stages = ["direct"]
+    if fuse.geometry_score(best) >= GEOMETRY_STRONG:
+        return best, False, stages
+    flipped = lf.extract(np.ascontiguousarray(source.gray[:, ::-1]), n)
+    mirror = lf.verify(flipped, target.features.top(n), src_area, tgt_area)
+    stages.append("mirror")
+    mirrored = False
+    if mirror.inliers > best.inliers:
+        best, mirrored = mirror, True
+    if fuse.geometry_score(best) >= INSET_GATE:
+        return best, mirrored, stages
+    stages.append("inset")
+    inset = lf.verify(lf.extract_small(source.gray), target.features, src_area, tgt_area)
+    if inset.inliers > best.inliers:
+        best, mirrored = inset, False
+    reverse = lf.verify(lf.extract_small(target.gray), source.features, tgt_area, src_area).inverted()
+    if reverse.inliers > best.inliers:
+        best, mirrored = reverse, False
+    return best, mirrored, stages
 
 
 def _describe(sig: ImageSignature) -> dict[str, Any]:

@@ -23,7 +23,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-N_FEATURES = 1000
+N_FEATURES = 1000  # per image for the symmetric stages
+N_FEATURES_POOL = 3000  # kept in the signature for the asymmetric (picture-in-picture) stage
+N_FEATURES_SMALL = 700  # of the half-size image in the asymmetric stage
+SMALL_SCALE = 0.5
 RATIO = 0.8
 REPROJ_PX = 4.0
 MIN_MATCHES = 8
@@ -38,6 +41,10 @@ class Features:
 
     pts: np.ndarray
     desc: np.ndarray
+
+    def top(self, n: int) -> Features:
+        """The ``n`` strongest features (they are stored strongest first)."""
+        return Features(pts=self.pts[:n], desc=self.desc[:n])
 
 
 @dataclass
@@ -55,20 +62,45 @@ class Verification:
     def coverage(self) -> float:
         return max(self.coverage_source, self.coverage_target)
 
+    def inverted(self) -> Verification:
+        """The same evidence seen from the other side (homography target -> source)."""
+        h = None
+        if self.homography is not None:
+            h = np.linalg.inv(self.homography)
+        return Verification(
+            inliers=self.inliers,
+            matches=self.matches,
+            inlier_ratio=self.inlier_ratio,
+            coverage_source=self.coverage_target,
+            coverage_target=self.coverage_source,
+            homography=h,
+        )
 
-def _orb() -> cv2.ORB:
-    return cv2.ORB_create(
-        nfeatures=N_FEATURES, scaleFactor=1.2, nlevels=8, edgeThreshold=15, fastThreshold=10, patchSize=31
-    )
+
+def _orb(n: int) -> cv2.ORB:
+    return cv2.ORB_create(nfeatures=n, scaleFactor=1.2, nlevels=8, edgeThreshold=15, fastThreshold=10, patchSize=31)
 
 
-def extract(gray: np.ndarray) -> Features:
-    """ORB keypoints and descriptors of a uint8 grayscale image."""
-    kps, desc = _orb().detectAndCompute(gray, None)
+def extract(gray: np.ndarray, n: int = N_FEATURES) -> Features:
+    """Up to ``n`` ORB keypoints and descriptors of a uint8 grayscale image, strongest first."""
+    kps, desc = _orb(n).detectAndCompute(gray, None)
     if desc is None or not kps:
         return Features(pts=np.zeros((0, 2), np.float32), desc=np.zeros((0, 32), np.uint8))
-    pts = np.array([kp.pt for kp in kps], dtype=np.float32)
-    return Features(pts=pts, desc=np.ascontiguousarray(desc))
+    order = np.argsort([-kp.response for kp in kps], kind="stable")
+    pts = np.array([kps[i].pt for i in order], dtype=np.float32)
+    return Features(pts=pts, desc=np.ascontiguousarray(desc[order]))
+
+
+def extract_small(gray: np.ndarray) -> Features:
+    """Features of the image at ``SMALL_SCALE``, positions in full working pixels.
+
+    When one image sits small inside the other (picture-in-picture, a thumbnail in a collage), its
+    fine-scale corners do not exist in the container; features of a half-size copy live at the scale
+    the container shows it at.
+    """
+    small = cv2.resize(gray, None, fx=SMALL_SCALE, fy=SMALL_SCALE, interpolation=cv2.INTER_AREA)
+    feats = extract(small, N_FEATURES_SMALL)
+    return Features(pts=feats.pts / SMALL_SCALE, desc=feats.desc)
 
 
 def verify(source: Features, target: Features, source_area: float, target_area: float) -> Verification:
@@ -81,9 +113,7 @@ def verify(source: Features, target: Features, source_area: float, target_area: 
         return Verification(matches=len(good))
     src = source.pts[[m.queryIdx for m in good]]
     dst = target.pts[[m.trainIdx for m in good]]
-    homography, mask = cv2.findHomography(
-        src, dst, cv2.USAC_MAGSAC, REPROJ_PX, maxIters=2000, confidence=0.999
-    )
+    homography, mask = cv2.findHomography(src, dst, cv2.USAC_MAGSAC, REPROJ_PX, maxIters=2000, confidence=0.999)
     if homography is None or mask is None or not _plausible(homography):
         return Verification(matches=len(good))
     keep = mask.ravel().astype(bool)

@@ -7,8 +7,8 @@ Pipeline (each step its own module):
   (the chunk API the Step Functions / process-pool fan-out uses);
 * :mod:`.borders` — letterbox/pillarbox bars found once per video;
 * :mod:`.descriptors` — centre-weighted low-frequency DCT descriptors of each frame at three centre
-  zooms, with the mirror image available by a sign flip;
-* :mod:`.similarity` — frame x frame cosine matrices for (zoom, zoom, mirror) variants, best ranked;
+  zoomed windows (crops), with the mirror image available by a sign flip;
+* :mod:`.similarity` — frame x frame cosine matrices for (view, view, mirror) variants, best ranked;
 * :mod:`.align` — Hough-voted straight lines of slope 0.5-2 (speed changes), verified densely, several
   segments, boundaries from the maximum-sum run;
 * :mod:`.fuse` — the soundtracks through the audio engine; either modality alone can carry a match;

@@ -104,8 +104,9 @@ def candidate_lines(s: np.ndarray) -> list[tuple[float, float]]:
     return chosen
 
 
-def _values_along(s: np.ndarray, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
-    """(source frame indices, similarity) where the line lies inside the target."""
+def _values_along(s: np.ndarray, a: float, b: float, interpolate: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(source frame indices, similarity) where the line lies inside the target: the better of the two
+    nearest target frames (search), or the linear interpolation between them (final fit)."""
     n, m = s.shape
     i = np.arange(n)
     j = a * i + b
@@ -114,6 +115,9 @@ def _values_along(s: np.ndarray, a: float, b: float) -> tuple[np.ndarray, np.nda
     j = np.clip(j[valid], 0, m - 1)
     lo = np.floor(j).astype(int)
     hi = np.minimum(lo + 1, m - 1)
+    if interpolate:
+        frac = j - lo
+        return i, s[i, lo] * (1 - frac) + s[i, hi] * frac
     return i, np.maximum(s[i, lo], s[i, hi])
 
 
@@ -129,13 +133,14 @@ def _kadane(x: np.ndarray) -> tuple[int, int, float]:
     return best_lo, best_hi, best
 
 
-def scan_line(s: np.ndarray, a: float, b: float) -> LineSegment | None:
-    """The best run along the line, after small slope and intercept nudges."""
+def scan_line(s: np.ndarray, a: float, b: float, nudge: bool = True) -> LineSegment | None:
+    """The best run along the line: with small slope and intercept nudges and the better of the two
+    nearest target frames while searching (``nudge``), else exactly on the line, interpolated."""
     best: tuple[float, LineSegment] | None = None
-    for da in (-0.004, 0.0, 0.004):
-        for db in (-0.75, -0.25, 0.25, 0.75):
+    for da in (-0.004, 0.0, 0.004) if nudge else (0.0,):
+        for db in (-0.75, -0.25, 0.25, 0.75) if nudge else (0.0,):
             aa, bb = a * np.exp(da), b + db
-            i, v = _values_along(s, aa, bb)
+            i, v = _values_along(s, aa, bb, interpolate=not nudge)
             if i.size < MIN_FRAMES:
                 continue
             excess = v - LINE_THRESHOLD
@@ -152,6 +157,38 @@ def scan_line(s: np.ndarray, a: float, b: float) -> LineSegment | None:
     return None if best is None else best[1]
 
 
+def _interpolated(s: np.ndarray, i: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean over rows ``i`` of the similarity linearly interpolated along every line ``(a[k], b[k])``."""
+    m = s.shape[1]
+    j = a[:, None] * i[None, :] + b[:, None]
+    inside = (j >= 0) & (j <= m - 1)
+    jc = np.clip(j, 0, m - 1)
+    lo = np.floor(jc).astype(int)
+    hi = np.minimum(lo + 1, m - 1)
+    frac = jc - lo
+    v = s[i[None, :], lo] * (1 - frac) + s[i[None, :], hi] * frac
+    v = np.where(inside, v, -1.0)
+    return v.mean(axis=1)
+
+
+def refine(s: np.ndarray, seg: LineSegment) -> LineSegment:
+    """Fine slope/intercept fit on the segment's rows (interpolated similarity), then re-cut its ends."""
+    if seg.length < 4:
+        return seg
+    i = np.arange(seg.i0, seg.i1 + 1)
+    mid = 0.5 * (seg.i0 + seg.i1)
+    j_mid = seg.slope * mid + seg.intercept
+    da = np.linspace(-0.04, 0.04, 33)
+    db = np.linspace(-1.0, 1.0, 21)
+    aa = (seg.slope * np.exp(da))[:, None].repeat(db.size, axis=1).ravel()
+    jm = (j_mid + db)[None, :].repeat(da.size, axis=0).ravel()
+    bb = jm - aa * mid
+    score = _interpolated(s, i, aa, bb)
+    best = int(np.argmax(score))
+    cut = scan_line(s, float(aa[best]), float(bb[best]), nudge=False)
+    return cut if cut is not None and cut.length >= MIN_FRAMES else seg
+
+
 def find_segments(s: np.ndarray) -> list[LineSegment]:
     """Up to ``MAX_SEGMENTS`` aligned runs, strongest first."""
     s = s.copy()
@@ -161,7 +198,7 @@ def find_segments(s: np.ndarray) -> list[LineSegment]:
         cands = [c for c in cands if c.length >= MIN_FRAMES and c.evidence > 0]
         if not cands:
             break
-        seg = max(cands, key=lambda c: c.evidence)
+        seg = refine(s, max(cands, key=lambda c: c.evidence))
         found.append(seg)
         j0 = int(np.floor(seg.slope * seg.i0 + seg.intercept))
         j1 = int(np.ceil(seg.slope * seg.i1 + seg.intercept))

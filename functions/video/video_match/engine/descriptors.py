@@ -1,8 +1,8 @@
 """Per-frame descriptors that survive re-encoding, scaling, colour changes, small overlays, mild crops and
 (through :func:`mirror_signs`) horizontal mirroring.
 
-For each frame: cut the video's content box (bars removed), optionally a centred zoom of it (so a
-cropped copy can be met half-way), resample to ``GRID`` x ``GRID`` by area averaging, standardise
+For each frame: cut the video's content box (bars removed) — and also zoomed windows of it at a 3 x 3
+grid of positions, so a cropped copy is met by the matching window of the other video — resample to ``GRID`` x ``GRID`` by area averaging, standardise
 (brightness/contrast invariance; frames with almost no contrast are *flat* and get a zero descriptor, so
 black or blank video never matches anything), weight by a centred Gaussian (overlays and crops live at
 the edges), and keep the lowest ``KEEP`` x ``KEEP`` 2-D DCT coefficients except DC, L2-normalised.
@@ -19,16 +19,29 @@ import numpy as np
 
 GRID = 32
 KEEP = 8
-#: Centre zooms described for every frame (fraction of the content box kept on each side).
-ZOOMS: tuple[float, ...] = (1.0, 0.8, 0.64)
-#: Frames whose standard deviation is below this (grey levels) are flat.
+#: Zooms described for every frame (fraction of the content box kept on each side) ...
+ZOOMS: tuple[float, ...] = (0.85, 0.72)
+#: ... each at these positions of the crop window inside the box (0 = left/top, 1 = right/bottom).
+POSITIONS: tuple[float, ...] = (0.0, 0.5, 1.0)
+FULL = "full"
+#: Frames whose robust spread is below this (grey levels) are flat.
 FLAT_STD = 3.0
-_WINDOW_SIGMA = 0.42
+_WINDOW_SIGMA = 0.3
 
 
-def zoom_name(zoom: float) -> str:
-    """Variant key of a zoom, e.g. ``"z100"``."""
-    return f"z{round(zoom * 100):03d}"
+def view_name(zoom: float, fx: float, fy: float) -> str:
+    """Key of one view of the frame, e.g. ``"z085_0.5_0.0"``."""
+    return f"z{round(zoom * 100):03d}_{fx:g}_{fy:g}"
+
+
+def views() -> dict[str, tuple[float, float, float]]:
+    """Every described view: the full content box and each (zoom, x position, y position)."""
+    out = {FULL: (1.0, 0.5, 0.5)}
+    for z in ZOOMS:
+        for fy in POSITIONS:
+            for fx in POSITIONS:
+                out[view_name(z, fx, fy)] = (z, fx, fy)
+    return out
 
 
 def _window(size: int) -> np.ndarray:
@@ -48,31 +61,45 @@ def mirror_signs() -> np.ndarray:
     return np.where(u % 2 == 1, -1.0, 1.0).astype(np.float32)[_MASK]
 
 
-def _crop(frame: np.ndarray, box: tuple[int, int, int, int], zoom: float) -> np.ndarray:
+def _crop(frame: np.ndarray, box: tuple[int, int, int, int], view: tuple[float, float, float]) -> np.ndarray:
+    zoom, fx, fy = view
     top, bottom, left, right = box
     h, w = bottom - top, right - left
     ch, cw = max(4, int(round(h * zoom))), max(4, int(round(w * zoom)))
-    y0, x0 = top + (h - ch) // 2, left + (w - cw) // 2
+    y0 = top + int(round((h - ch) * fy))
+    x0 = left + int(round((w - cw) * fx))
     return frame[y0 : y0 + ch, x0 : x0 + cw]
 
 
-def describe(frames: np.ndarray, box: tuple[int, int, int, int], zoom: float = 1.0) -> np.ndarray:
-    """``(n, KEEP*KEEP-1)`` float32 unit-norm descriptors of ``frames`` ((n, H, W) uint8)."""
+def _descriptor(small: np.ndarray) -> np.ndarray | None:
+    """Descriptor of one ``GRID`` x ``GRID`` float32 image, or None when it is flat.
+
+    Median/MAD standardisation (clipped) keeps a bright overlay from rescaling the whole frame.
+    """
+    med = float(np.median(small))
+    spread = 1.4826 * float(np.median(np.abs(small - med)))
+    spread = max(spread, 0.5 * float(small.std()))
+    if spread < FLAT_STD:
+        return None
+    norm = np.clip((small - med) / spread, -3.0, 3.0) * _WIN
+    coeffs = cv2.dct(norm)[:KEEP, :KEEP][_MASK]
+    length = float(np.linalg.norm(coeffs))
+    return coeffs / length if length > 1e-6 else None
+
+
+def describe(
+    frames: np.ndarray, box: tuple[int, int, int, int], view: tuple[float, float, float] = (1.0, 0.5, 0.5)
+) -> np.ndarray:
+    """``(n, KEEP*KEEP-1)`` float32 unit-norm descriptors of one view of ``frames`` ((n, H, W) uint8)."""
     out = np.zeros((frames.shape[0], int(_MASK.sum())), dtype=np.float32)
     for k, frame in enumerate(frames):
-        small = cv2.resize(_crop(frame, box, zoom), (GRID, GRID), interpolation=cv2.INTER_AREA)
-        small = small.astype(np.float32)
-        std = float(small.std())
-        if std < FLAT_STD:
-            continue
-        norm = np.clip((small - small.mean()) / std, -3.0, 3.0) * _WIN
-        coeffs = cv2.dct(norm)[:KEEP, :KEEP][_MASK]
-        length = float(np.linalg.norm(coeffs))
-        if length > 1e-6:
-            out[k] = coeffs / length
+        small = cv2.resize(_crop(frame, box, view), (GRID, GRID), interpolation=cv2.INTER_AREA)
+        d = _descriptor(small.astype(np.float32))
+        if d is not None:
+            out[k] = d
     return out
 
 
 def describe_all(frames: np.ndarray, box: tuple[int, int, int, int]) -> dict[str, np.ndarray]:
-    """Descriptors of every zoom variant, as float16 (the signature's storage type)."""
-    return {zoom_name(z): describe(frames, box, z).astype(np.float16) for z in ZOOMS}
+    """Descriptors of every view, as float16 (the signature's storage type)."""
+    return {name: describe(frames, box, view).astype(np.float16) for name, view in views().items()}

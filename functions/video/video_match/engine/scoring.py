@@ -19,7 +19,7 @@ from video_match.engine.align import LineSegment, find_segments
 from video_match.engine.similarity import Variant, rank_variants
 from video_match.engine.types import VideoSignature
 
-LENGTH_SCALE = 4.0
+LENGTH_SCALE = 6.0
 VARIANTS_ALIGNED = 2
 
 

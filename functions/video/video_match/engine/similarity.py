@@ -1,7 +1,7 @@
 """Frame x frame similarity matrices between two signatures, for every variant worth aligning.
 
-A *variant* pairs a zoom of the source with a zoom of the target (one side always at full frame, so a
-crop of either file is met by zooming into the other) and says whether the target is mirrored. Aligning
+A *variant* pairs a view of the source with a view of the target (one side always at full frame, so a
+crop of either file is met by the matching zoomed window of the other) and says whether the target is mirrored. Aligning
 every variant would cost time and give negatives more chances, so variants are first ranked by a cheap
 statistic — the mean over source frames of the best cosine similarity in the target — and only the
 best few are aligned.
@@ -13,34 +13,34 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from video_match.engine.descriptors import ZOOMS, zoom_name
+from video_match.engine.descriptors import FULL, views
 from video_match.engine.types import VideoSignature
 
 
 @dataclass(frozen=True)
 class Variant:
-    source_zoom: str
-    target_zoom: str
+    source_view: str
+    target_view: str
     mirrored: bool
 
     @property
     def name(self) -> str:
-        return f"{self.source_zoom}/{self.target_zoom}{'/mirror' if self.mirrored else ''}"
+        return f"{self.source_view}/{self.target_view}{'/mirror' if self.mirrored else ''}"
 
 
 def variants() -> list[Variant]:
-    """Every (source zoom, target zoom, mirrored) combination that keeps one side at full frame."""
-    full = zoom_name(ZOOMS[0])
-    combos = [(full, full)]
-    for z in ZOOMS[1:]:
-        combos += [(zoom_name(z), full), (full, zoom_name(z))]
+    """Every (source view, target view, mirrored) combination that keeps one side at full frame."""
+    combos = [(FULL, FULL)]
+    for name in views():
+        if name != FULL:
+            combos += [(name, FULL), (FULL, name)]
     return [Variant(s, t, m) for s, t in combos for m in (False, True)]
 
 
 def matrix(source: VideoSignature, target: VideoSignature, variant: Variant) -> np.ndarray:
     """Cosine similarity ``(n_source, n_target)`` float32 of one variant (0 where a frame is flat)."""
-    a = source.descriptors[variant.source_zoom].astype(np.float32)
-    b = target.descriptors[variant.target_zoom].astype(np.float32)
+    a = source.descriptors[variant.source_view].astype(np.float32)
+    b = target.descriptors[variant.target_view].astype(np.float32)
     if variant.mirrored:
         b = b * target.mirror_signs[None, :]
     return a @ b.T
