@@ -111,9 +111,7 @@ def run_bench(args: argparse.Namespace, argv: Sequence[str]) -> RunResult:
             peers_spec, isolate=not args.no_isolate, timeout=args.timeout, only=only, replace=replace
         ) as (runners, unavailable):
             print(f"{len(pairs)} pairs x {[r.name for r in runners]}", file=sys.stderr)
-            verdicts, floors = run_pairs(
-                pairs, runners, decode_floor=ffmpeg_decode_seconds if with_floor else None
-            )
+            verdicts, floors = run_pairs(pairs, runners, decode_floor=ffmpeg_decode_seconds if with_floor else None)
     finally:
         if server is not None:
             server.__exit__(None, None, None)

@@ -17,7 +17,8 @@ from bench.runner import RunResult
 
 
 def write_png(result: RunResult, summaries: Sequence[MatcherSummary], path: Path) -> Path:
-    """Draw ROC curves (log-scaled FPR, report half) and per-family TPR bars at the ``match`` decision."""
+    """Draw ROC curves (log-scaled FPR, report half) and per-family TPR: bars at the FPR<=0.1 % threshold
+    (comparable across matchers), black ticks at each matcher's own ``match`` decision."""
     fig, (ax_roc, ax_fam) = plt.subplots(1, 2, figsize=(15, 5.5), gridspec_kw={"width_ratios": [1, 2]})
     for name, verdicts in result.verdicts.items():
         pairs, vs = report_half(result.pairs, verdicts)
@@ -37,20 +38,21 @@ def write_png(result: RunResult, summaries: Sequence[MatcherSummary], path: Path
     ax_roc.grid(True, which="both", alpha=0.3)
     ax_roc.legend(loc="lower right", fontsize=8)
 
-    fams = sorted({f for s in summaries for f in s.family_tpr_decision})
+    fams = sorted({f for s in summaries for f in s.family_tpr_fpr01})
     width = 0.8 / max(len(summaries), 1)
     x = np.arange(len(fams))
     for i, s in enumerate(summaries):
-        vals = [s.family_tpr_decision.get(f) for f in fams]
-        heights = [v if v is not None else 0.0 for v in vals]
-        bars = ax_fam.bar(x + i * width - 0.4 + width / 2, heights, width, label=s.name)
-        for bar, v in zip(bars, vals, strict=True):
-            if v is None:  # the matcher has no decision: mark it rather than draw a zero
-                ax_fam.text(bar.get_x() + bar.get_width() / 2, 0.02, "—", ha="center", fontsize=7)
+        xs = x + i * width - 0.4 + width / 2
+        curve = [s.family_tpr_fpr01.get(f) for f in fams]
+        ax_fam.bar(xs, [v if v is not None else 0.0 for v in curve], width, label=s.name)
+        decision = [s.family_tpr_decision.get(f) for f in fams]
+        pts = [(xi, d) for xi, d in zip(xs, decision, strict=True) if d is not None]
+        if pts:  # the `match` decision's TPR as a black tick (none when the matcher has no decision)
+            ax_fam.scatter([p[0] for p in pts], [p[1] for p in pts], marker="_", s=120, color="black", zorder=3)
     ax_fam.set_xticks(x)
     ax_fam.set_xticklabels(fams, rotation=45, ha="right", fontsize=8)
     ax_fam.set_ylim(0, 1.05)
-    ax_fam.set_ylabel("TPR at the `match` decision")
+    ax_fam.set_ylabel("TPR at FPR≤0.1 % (bars); at `match` (black ticks)")
     ax_fam.set_title("TPR per transform family (report half)")
     ax_fam.grid(True, axis="y", alpha=0.3)
     ax_fam.legend(fontsize=8)

@@ -119,7 +119,7 @@ def summarize(
     timed = [v.seconds * 1000.0 for v in verdicts if v.error is None and v.seconds > 0]
     s.latency_p50_ms = metrics.percentile_or_none(timed, 50)
     s.latency_p95_ms = metrics.percentile_or_none(timed, 95)
-    rss = [v.peak_rss_mb for v in verdicts if v.peak_rss_mb is not None]
+    rss = [v.peak_rss_mb for v in verdicts if v.peak_rss_mb is not None and v.error is None]
     s.peak_rss_median_mb = metrics.median_or_none(rss)
     s.peak_rss_max_mb = max(rss) if rss else None
     if floors is not None:
@@ -181,6 +181,18 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def _resolution_note(n_neg: int) -> str:
+    """Say which FPR levels the number of negatives can actually resolve."""
+    if n_neg <= 0:
+        return "No negatives: FPR is undefined. "
+    allowed = [f"FPR≤{x * 100:g} % allows {int(x * n_neg + 1e-9)}" for x in (FPR_1, FPR_01)]
+    return (
+        f"With {n_neg} negatives the smallest non-zero FPR is {100.0 / n_neg:.2g} %: "
+        + " and ".join(allowed)
+        + " negative(s) at or above the threshold. "
+    )
+
+
 def render_markdown(
     result: RunResult,
     summaries: Sequence[MatcherSummary],
@@ -209,9 +221,7 @@ def render_markdown(
         f"from {n_orig} originals; calibration half ({n_cal} pairs) not scored here.",
     ]
     if result.unavailable:
-        out.append(
-            "- Not run (unavailable here): " + "; ".join(f"{k}: {v}" for k, v in result.unavailable.items())
-        )
+        out.append("- Not run (unavailable here): " + "; ".join(f"{k}: {v}" for k, v in result.unavailable.items()))
     out += ["", "## Detection (report half)", ""]
     n_neg = summaries[0].n_neg if summaries else 0
     out.append(
@@ -241,21 +251,15 @@ def render_markdown(
     )
     out += [
         "",
-        f"TPR @ FPR≤x is the best threshold on these report-half scores (a property of the score curve); "
-        f"with {n_neg} negatives, FPR≤{FPR_01 * 100:g} % "
-        + (
-            "means no negative at or above the threshold. "
-            if n_neg and n_neg < 1 / FPR_01
-            else "is resolved by the data. "
-        )
+        "TPR @ FPR≤x is the best threshold on these report-half scores (a property of the score curve). "
+        + _resolution_note(n_neg)
         + "`match` TPR/FPR use each matcher's own decision: ours at the threshold fitted on the "
         'calibration half, peers at their published thresholds. Errors count as "no match" and rank '
         "below every score.",
         "",
         "## TPR per transform family (report half)",
         "",
-        "Each cell: `match` decision / best threshold at FPR≤0.1 % "
-        "(threshold from all report-half negatives).",
+        "Each cell: `match` decision / best threshold at FPR≤0.1 % (threshold from all report-half negatives).",
         "",
     ]
     fams = sorted({f for s in summaries for f in s.family_tpr_decision})
@@ -280,10 +284,7 @@ def render_markdown(
         out.append(
             _table(
                 ["negative kind", "n"] + [s.name for s in summaries],
-                [
-                    [f, str(ncount[f])] + [fmt_rate(s.negative_family_fpr.get(f)) for s in summaries]
-                    for f in neg_fams
-                ],
+                [[f, str(ncount[f])] + [fmt_rate(s.negative_family_fpr.get(f)) for s in summaries] for f in neg_fams],
             )
         )
     if any(s.n_aligned for s in summaries):

@@ -358,9 +358,7 @@ def matcher_runners(
 # --------------------------------------------------------------------------------------------- pairs
 
 
-def build_medium_pairs(
-    pairs_spec: str, data_dir: Path, cache_dir: Path, seed: int, quick: bool
-) -> list[Pair]:
+def build_medium_pairs(pairs_spec: str, data_dir: Path, cache_dir: Path, seed: int, quick: bool) -> list[Pair]:
     """Call the medium's ``build_pairs`` (``"module:function"``) and check the pairs are well formed."""
     build = load_factory(pairs_spec if ":" in pairs_spec else pairs_spec + ":build_pairs")
     pairs = list(build(data_dir, cache_dir, seed, quick))

@@ -15,9 +15,7 @@ from pathlib import Path
 def extract(wheel: Path, dest: Path) -> Path:
     """Write the wheel's ``imageio_ffmpeg/binaries/ffmpeg-linux-x86_64-*`` to ``dest`` (mode 0755)."""
     with zipfile.ZipFile(wheel) as archive:
-        names = [
-            n for n in archive.namelist() if n.startswith("imageio_ffmpeg/binaries/ffmpeg-linux-x86_64")
-        ]
+        names = [n for n in archive.namelist() if n.startswith("imageio_ffmpeg/binaries/ffmpeg-linux-x86_64")]
         if len(names) != 1:
             raise SystemExit(f"expected one linux x86_64 ffmpeg binary in {wheel.name}, found {names}")
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 KEY_PREFIX = "mlk_"
+KEY_HASH_ATTR = "key_hash"
+"""Partition key (string) of the keys table - template.yaml's KeysTable must agree."""
 _KEY_RE = re.compile(r"^mlk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 
 
@@ -230,9 +232,7 @@ class DynamoKeyStore:
 
     def get(self, key_hash: str) -> KeyRecord | None:
         """See :meth:`KeyStore.get`."""
-        response = self._client.get_item(
-            TableName=self._table, Key={"key_hash": {"S": key_hash}}, ConsistentRead=True
-        )
+        response = self._client.get_item(TableName=self._table, Key={"key_hash": {"S": key_hash}}, ConsistentRead=True)
         item = response.get("Item")
         return self._from_item(item) if item else None
 

@@ -23,9 +23,7 @@ from medialayer.settings import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m medialayer.keys_admin", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m medialayer.keys_admin", description=__doc__.split("\n")[0])
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--table", help="DynamoDB keys table (default: $MEDIALAYER_KEYS_TABLE)")
     where.add_argument("--file", help="JSON key file for local use (default: $MEDIALAYER_KEYS_FILE)")
@@ -41,17 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def open_store(
-    table: str | None, file: str | None, settings: Settings, client: Any | None = None
-) -> KeyStore:
+def open_store(table: str | None, file: str | None, settings: Settings, client: Any | None = None) -> KeyStore:
     """The store chosen by flags, falling back to settings; error if neither names one."""
     if table or (not file and settings.keys_table):
         return DynamoKeyStore(table or settings.keys_table, client=client)
     if file or settings.keys_file:
         return FileKeyStore(file or settings.keys_file)
-    raise SystemExit(
-        "no key store: pass --table or --file (or set MEDIALAYER_KEYS_TABLE / MEDIALAYER_KEYS_FILE)"
-    )
+    raise SystemExit("no key store: pass --table or --file (or set MEDIALAYER_KEYS_TABLE / MEDIALAYER_KEYS_FILE)")
 
 
 def main(

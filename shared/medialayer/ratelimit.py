@@ -35,6 +35,11 @@ Clock = Callable[[], float]
 TTL_SLACK_S = 300
 """Counters live this long after their window ends before DynamoDB's TTL may delete them."""
 
+COUNTER_KEY_ATTR = "pk"
+"""Partition key (string) of the counters table - template.yaml's CountersTable must agree."""
+TTL_ATTR = "expires_at"
+"""TTL attribute (epoch seconds) of the counters table - template.yaml's CountersTable must agree."""
+
 
 class CounterStore(Protocol):
     """An atomic "increment unless at the limit" counter."""
@@ -72,7 +77,10 @@ class MemoryCounterStore:
 
 
 class DynamoCounterStore:
-    """Counters in a DynamoDB table (partition key ``pk``, string; TTL attribute ``expires_at``)."""
+    """Counters in a DynamoDB table (partition key ``pk``, string; TTL attribute ``expires_at``).
+
+    Needs only ``dynamodb:UpdateItem`` on the table.
+    """
 
     def __init__(self, table_name: str, client: Any | None = None) -> None:
         if client is None:
@@ -87,8 +95,8 @@ class DynamoCounterStore:
         try:
             response = self._client.update_item(
                 TableName=self._table,
-                Key={"pk": {"S": key}},
-                UpdateExpression="SET expires_at = :ttl ADD hits :one",
+                Key={COUNTER_KEY_ATTR: {"S": key}},
+                UpdateExpression=f"SET {TTL_ATTR} = :ttl ADD hits :one",
                 ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
                 ExpressionAttributeValues={
                     ":one": {"N": "1"},
@@ -144,7 +152,5 @@ class RateLimiter:
             log.exception("rate-limit store failed; refusing the request")
             raise Overloaded("Rate limiting is temporarily unavailable; retry shortly.") from None
         if count is None:
-            raise RateLimited(
-                f"Rate limit of {limit} requests per {window_s} s exceeded.", retry_after_s=retry_after
-            )
+            raise RateLimited(f"Rate limit of {limit} requests per {window_s} s exceeded.", retry_after_s=retry_after)
         return count

@@ -25,17 +25,12 @@ def test_demo_ignores_credentials(clock, settings_factory):
     authorizer = build_authorizer(
         settings_factory(demo_requests_per_window=1, rapidapi_proxy_secrets="s3cret"), clock=clock
     )
-    principal = authorizer.authorize(
-        {"X-RapidAPI-Proxy-Secret": "s3cret", "X-API-Key": "junk"}, "192.0.2.1", demo=True
-    )
+    principal = authorizer.authorize({"X-RapidAPI-Proxy-Secret": "s3cret", "X-API-Key": "junk"}, "192.0.2.1", demo=True)
     assert principal.kind == "demo"
     with pytest.raises(RateLimited):  # a valid secret does not lift the demo limit
         authorizer.authorize({"X-RapidAPI-Proxy-Secret": "s3cret"}, "192.0.2.1", demo=True)
     # ... and the same client on the normal route is authorised by its secret, not demo-limited
-    assert (
-        authorizer.authorize({"X-RapidAPI-Proxy-Secret": "s3cret"}, "192.0.2.1", demo=False).kind
-        == "rapidapi"
-    )
+    assert authorizer.authorize({"X-RapidAPI-Proxy-Secret": "s3cret"}, "192.0.2.1", demo=False).kind == "rapidapi"
 
 
 def test_demo_limit_zero_disables_demo(clock, settings_factory):

@@ -122,9 +122,7 @@ def test_wrong_pepper_means_unknown_key(clock):
 def test_bad_key_is_401_even_with_a_valid_proxy_secret(clock):
     authorizer = _authorizer(MemoryKeyStore(), clock, proxy=("s3cret",))
     with pytest.raises(Unauthorized):
-        authorizer.authorize(
-            {"X-API-Key": "nope", "X-RapidAPI-Proxy-Secret": "s3cret"}, "1.2.3.4", demo=False
-        )
+        authorizer.authorize({"X-API-Key": "nope", "X-RapidAPI-Proxy-Secret": "s3cret"}, "1.2.3.4", demo=False)
 
 
 def test_file_store_keeps_only_the_hash(tmp_path, clock, settings_factory):
@@ -143,9 +141,7 @@ def test_file_store_keeps_only_the_hash(tmp_path, clock, settings_factory):
 
 
 def test_dynamo_store_end_to_end(dynamodb, clock, settings_factory):
-    settings = settings_factory(
-        keys_table="medialayer-keys", counters_table="medialayer-counters", key_pepper=PEPPER
-    )
+    settings = settings_factory(keys_table="medialayer-keys", counters_table="medialayer-counters", key_pepper=PEPPER)
     store = DynamoKeyStore("medialayer-keys", client=dynamodb)
     plaintext, record = new_key("acme", 2, 60, PEPPER)
     store.put(record)

@@ -28,9 +28,7 @@ def _run(argv, settings, client=None):
 def test_create_list_revoke_with_file_store(tmp_path, settings_factory, clock):
     path = tmp_path / "keys.json"
     settings = settings_factory(key_pepper="pep")
-    code, out, err = _run(
-        ["--file", str(path), "create", "--name", "acme", "--limit", "2", "--window", "60"], settings
-    )
+    code, out, err = _run(["--file", str(path), "create", "--name", "acme", "--limit", "2", "--window", "60"], settings)
     assert code == 0
     plaintext = out.strip()
     assert looks_like_key(plaintext) and "key_id:" in err

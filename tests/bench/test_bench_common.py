@@ -78,9 +78,9 @@ def test_pair_building_is_deterministic(fake_data: Path, tmp_path: Path):
     assert {p.split for p in a} == {"calib", "report"}
     c = build_medium_pairs(FAKE_PAIRS, fake_data, tmp_path / "cache_c", seed=6, quick=False)
     man_c = pairs_manifest(c)
-    assert [r["split"] for r in man_c] != [r["split"] for r in man_a] or [
-        r["target_sha256"] for r in man_c
-    ] != [r["target_sha256"] for r in man_a]
+    assert [r["split"] for r in man_c] != [r["split"] for r in man_a] or [r["target_sha256"] for r in man_c] != [
+        r["target_sha256"] for r in man_a
+    ]
 
 
 def test_build_medium_pairs_rejects_split_by_pair(fake_data: Path, tmp_path: Path, monkeypatch):

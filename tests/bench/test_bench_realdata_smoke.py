@@ -54,3 +54,22 @@ def test_realdata_smoke(medium: str, tmp_path: Path):
     summaries = report.summarize_run(result, with_floor=False)
     md = report.render_markdown(result, summaries, ffmpeg_version=None, png_name=None)
     assert f"| {OURS} |" in md
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("medium", ["image", "audio", "video"])
+def test_real_builders_are_deterministic(medium: str, tmp_path: Path):
+    """Same seed, two empty caches -> identical pair ids, halves, truths and file bytes (slow: builds
+    every quick pair twice from scratch)."""
+    from bench.runner import pairs_manifest
+
+    folder = data_dir()
+    if folder is None:
+        pytest.skip("no ../shared/data")
+    if importlib.util.find_spec(f"bench.{medium}_pairs") is None:
+        pytest.skip(f"bench.{medium}_pairs not written yet")
+    runs = []
+    for name in ("a", "b"):
+        pairs = build_medium_pairs(f"bench.{medium}_pairs", folder, tmp_path / name, DEFAULT_SEED, True)
+        runs.append([{k: v for k, v in r.items() if k not in ("source", "target")} for r in pairs_manifest(pairs)])
+    assert runs[0] == runs[1]

@@ -41,9 +41,7 @@ def test_runner_end_to_end_isolated(fake_data: Path, bench_cache: Path, tmp_path
     # measured in the worker: time and peak RSS of each pair, ffmpeg floor for each file
     assert all(v["seconds"] > 0 for v in ours)
     assert all(v["peak_rss_mb"] is None or v["peak_rss_mb"] > 5 for v in ours)
-    assert len(raw["decode_seconds"]) == len(
-        {p["source"] for p in raw["pairs"]} | {p["target"] for p in raw["pairs"]}
-    )
+    assert len(raw["decode_seconds"]) == len({p["source"] for p in raw["pairs"]} | {p["target"] for p in raw["pairs"]})
     # ours finds every excerpt's offset -> IoU 1.000 / offset 0.00 s; the peer cannot -> "—"
     loc = md.split("## Localisation")[1].split("##")[0]
     ours_row = next(r for r in loc.splitlines() if r.startswith("| medialayer"))

@@ -149,7 +149,8 @@ def demo_cases_for(medium: str) -> dict[str, tuple[str, dict[str, str]]]:
         "valid": (valid, {}),
         "with-auth": (valid, RAPIDAPI),
         "private-address": (
-            json.dumps({"source_url": "http://10.0.0.1/a", "target_url": f"https://example.org/b.{ext}"}),
+            # both private literals: validating them never needs DNS
+            json.dumps({"source_url": "http://10.0.0.1/a", "target_url": f"http://[fd00:ec2::254]/b.{ext}"}),
             {},
         ),
     }

@@ -36,7 +36,8 @@ def make_clip(tmp_path: Path) -> MakeClip:
         rate: int = 25,
     ) -> Path:
         out = tmp_path / f"{name}.mp4"
-        args = ["-f", "lavfi", "-i", f"{source}=s={size}:r={rate}"]
+        sep = ":" if "=" in source else "="
+        args = ["-f", "lavfi", "-i", f"{source}{sep}s={size}:r={rate}"]
         if audio:
             args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=22050"]
         args += ["-t", f"{seconds:g}"]

@@ -116,6 +116,7 @@ class VariantMatches:
     t_src: np.ndarray  # original source anchor time (frames)
     t_tgt: np.ndarray
     dt_src: np.ndarray  # the pair's time gap on the source (frames): its far end is t_src + dt_src
+    keys: np.ndarray  # the matched key of each match
     peak_count: int  # most matches within a 3-frame offset window
     peak_offset: float  # that window's centre offset (frames): t_tgt - time_scale * t_src
 
@@ -140,7 +141,17 @@ def match_variant(src: PeakPairs, table: KeyTable, tgt_t1: np.ndarray, variant: 
     t_src = src.t1[si]
     t_tgt = tgt_t1[ti]
     count, offset = offset_peak(t_tgt - variant.time_scale * t_src)
-    return VariantMatches(variant, t_src, t_tgt, src.dt[si], count, offset)
+    return VariantMatches(variant, t_src, t_tgt, src.dt[si], keys[si], count, offset)
+
+
+def match_weights(keys: np.ndarray) -> np.ndarray:
+    """Evidence of each match: ``1 / sqrt(matches sharing its key)`` (= 1 / sqrt(n_src * n_tgt) of the
+    key). A key repeated on both sides (a drum hit, a held note) pairs every copy with every copy; only
+    one of those pairings can be the true one, so repeated keys weigh less, like IDF in text retrieval."""
+    if keys.size == 0:
+        return np.zeros(0, np.float32)
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    return (1.0 / np.sqrt(counts[inverse])).astype(np.float32)
 
 
 def subsample(pairs: PeakPairs, every: int) -> PeakPairs:

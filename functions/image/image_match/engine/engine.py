@@ -156,8 +156,7 @@ def _verify_staged(
     stages = ["direct"]
     if fuse.geometry_score(best) >= GEOMETRY_STRONG:
         return best, False, stages
-    flipped = lf.extract(np.ascontiguousarray(source.gray[:, ::-1]), n)
-    mirror = lf.verify(flipped, target.features.top(n), src_area, tgt_area)
+    mirror = lf.verify(lf.mirrored(source.gray, source.features.top(n)), target.features.top(n), src_area, tgt_area)
     stages.append("mirror")
     mirrored = False
     if mirror.inliers > best.inliers:

@@ -85,9 +85,7 @@ class VideoEngine:
             return None
         return fuse.fingerprint_audio(path, caps)
 
-    def assemble(
-        self, info: VideoInfo, chunks: list[VideoChunkSignature], audio: Any | None
-    ) -> VideoSignature:
+    def assemble(self, info: VideoInfo, chunks: list[VideoChunkSignature], audio: Any | None) -> VideoSignature:
         """Join chunk thumbnails in time order, remove bars, describe every frame."""
         ordered = sorted(chunks, key=lambda c: c.start_s)
         nonempty = [c for c in ordered if c.times.size]

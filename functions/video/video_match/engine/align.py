@@ -1,16 +1,19 @@
 """Temporal alignment on a frame x frame similarity matrix: straight lines of any slope in [0.5, 2].
 
 A copied stretch shows up as a line ``j = a * i + b`` of high similarity (``i`` source frame, ``j``
-target frame, ``a`` the speed factor: target frames per source frame is ``1 / speed``... here ``a`` is
-simply the slope on the two sampling grids). The search is two-stage:
+target frame; both sampled at the same rate, so ``a`` = target seconds per source second = 1 / speed of
+the target relative to the source). The search has three stages:
 
 1. **Hough voting** — every source frame votes with its best few target frames (and every target frame
    with its best source frames) whose similarity clears ``POINT_THRESHOLD``, weighted by the excess, for
    the intercept ``b = j - a * i`` at each slope of a fine log-spaced grid; the strongest, mutually
    distinct ``(a, b)`` cells are the candidate lines.
-2. **Dense verification** — along each candidate (refined by small slope/intercept nudges) the
-   similarity is read at every source frame (best of the two nearest target frames) and the maximum-sum
-   run of ``similarity - LINE_THRESHOLD`` (Kadane) gives the segment and its boundaries.
+2. **Dense verification** — along each candidate (with small slope/intercept nudges) the similarity is
+   read at every source frame (best of the two nearest target frames) and the maximum-sum run of
+   ``similarity - LINE_THRESHOLD`` (Kadane) gives a first segment.
+3. **Refinement** — a fine slope/intercept grid around it, read with linear interpolation, scored by
+   the maximum-sum run above a level just under the segment's own similarity (see :func:`refine`);
+   the winning line's run gives the boundaries.
 
 Several segments are found greedily: after each, its rows and columns are blanked and the search runs
 again. This is the VCSL "temporal network" idea reduced to its straight-line case, which is what speed
@@ -30,6 +33,7 @@ MIN_SLOPE, MAX_SLOPE = 0.5, 2.0
 MAX_CANDIDATES = 6
 MIN_FRAMES = 3
 MAX_SEGMENTS = 4
+REFINE_MARGIN = 0.05
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,9 @@ def _kadane(x: np.ndarray) -> tuple[int, int, float]:
     return best_lo, best_hi, best
 
 
-def scan_line(s: np.ndarray, a: float, b: float, nudge: bool = True) -> LineSegment | None:
+def scan_line(
+    s: np.ndarray, a: float, b: float, nudge: bool = True, level: float = LINE_THRESHOLD
+) -> LineSegment | None:
     """The best run along the line: with small slope and intercept nudges and the better of the two
     nearest target frames while searching (``nudge``), else exactly on the line, interpolated."""
     best: tuple[float, LineSegment] | None = None
@@ -143,7 +149,7 @@ def scan_line(s: np.ndarray, a: float, b: float, nudge: bool = True) -> LineSegm
             i, v = _values_along(s, aa, bb, interpolate=not nudge)
             if i.size < MIN_FRAMES:
                 continue
-            excess = v - LINE_THRESHOLD
+            excess = v - level
             gaps = np.diff(i) != 1
             if gaps.any():  # masked rows break a run
                 excess = excess.copy()
@@ -157,34 +163,42 @@ def scan_line(s: np.ndarray, a: float, b: float, nudge: bool = True) -> LineSegm
     return None if best is None else best[1]
 
 
-def _interpolated(s: np.ndarray, i: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Mean over rows ``i`` of the similarity linearly interpolated along every line ``(a[k], b[k])``."""
-    m = s.shape[1]
-    j = a[:, None] * i[None, :] + b[:, None]
-    inside = (j >= 0) & (j <= m - 1)
+def _best_runs(x: np.ndarray) -> np.ndarray:
+    """Maximum-sum contiguous run of every row of ``x`` (vectorised Kadane via prefix sums)."""
+    c = np.concatenate([np.zeros((x.shape[0], 1)), np.cumsum(x, axis=1)], axis=1)
+    lowest = np.minimum.accumulate(c, axis=1)
+    return np.max(c[:, 1:] - lowest[:, :-1], axis=1)
+
+
+def refine(s: np.ndarray, seg: LineSegment) -> LineSegment:
+    """Fit slope and intercept finely around a candidate, then re-cut its ends.
+
+    Every line of a small (slope, intercept) grid is read with linear interpolation and scored by its
+    maximum-sum run of ``similarity - level``, where ``level`` sits ``REFINE_MARGIN`` under the
+    candidate's own mean similarity: a slanted line that wanders along a slowly changing shot cannot
+    beat the true line by being longer, as it could at the low search threshold. The winning line is
+    then cut at ``LINE_THRESHOLD`` (boundaries are where the copied material ends, not where it dips).
+    """
+    if seg.length < 4:
+        return seg
+    n, m = s.shape
+    level = max(LINE_THRESHOLD, seg.mean - REFINE_MARGIN)
+    mid = 0.5 * (seg.i0 + seg.i1)
+    j_mid = seg.slope * mid + seg.intercept
+    slopes = np.clip(seg.slope * np.exp(np.linspace(-0.2, 0.2, 41)), MIN_SLOPE, MAX_SLOPE)
+    shifts = np.linspace(-1.5, 1.5, 21)
+    aa = np.repeat(slopes, shifts.size)
+    bb = np.tile(j_mid + shifts, slopes.size) - aa * mid
+    i = np.arange(n)
+    j = aa[:, None] * i[None, :] + bb[:, None]
+    inside = (j > -0.5) & (j < m - 0.5)
     jc = np.clip(j, 0, m - 1)
     lo = np.floor(jc).astype(int)
     hi = np.minimum(lo + 1, m - 1)
     frac = jc - lo
     v = s[i[None, :], lo] * (1 - frac) + s[i[None, :], hi] * frac
-    v = np.where(inside, v, -1.0)
-    return v.mean(axis=1)
-
-
-def refine(s: np.ndarray, seg: LineSegment) -> LineSegment:
-    """Fine slope/intercept fit on the segment's rows (interpolated similarity), then re-cut its ends."""
-    if seg.length < 4:
-        return seg
-    i = np.arange(seg.i0, seg.i1 + 1)
-    mid = 0.5 * (seg.i0 + seg.i1)
-    j_mid = seg.slope * mid + seg.intercept
-    da = np.linspace(-0.04, 0.04, 33)
-    db = np.linspace(-1.0, 1.0, 21)
-    aa = (seg.slope * np.exp(da))[:, None].repeat(db.size, axis=1).ravel()
-    jm = (j_mid + db)[None, :].repeat(da.size, axis=0).ravel()
-    bb = jm - aa * mid
-    score = _interpolated(s, i, aa, bb)
-    best = int(np.argmax(score))
+    x = np.where(inside, v - level, -1.0)
+    best = int(np.argmax(_best_runs(x)))
     cut = scan_line(s, float(aa[best]), float(bb[best]), nudge=False)
     return cut if cut is not None and cut.length >= MIN_FRAMES else seg
 
@@ -195,10 +209,10 @@ def find_segments(s: np.ndarray) -> list[LineSegment]:
     found: list[LineSegment] = []
     for _ in range(MAX_SEGMENTS):
         cands = [seg for a, b in candidate_lines(s) if (seg := scan_line(s, a, b)) is not None]
-        cands = [c for c in cands if c.length >= MIN_FRAMES and c.evidence > 0]
+        cands = [refine(s, c) for c in cands if c.length >= MIN_FRAMES and c.evidence > 0]
         if not cands:
             break
-        seg = refine(s, max(cands, key=lambda c: c.evidence))
+        seg = max(cands, key=lambda c: c.evidence)
         found.append(seg)
         j0 = int(np.floor(seg.slope * seg.i0 + seg.intercept))
         j1 = int(np.ceil(seg.slope * seg.i1 + seg.intercept))

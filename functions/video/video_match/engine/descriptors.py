@@ -2,10 +2,11 @@
 (through :func:`mirror_signs`) horizontal mirroring.
 
 For each frame: cut the video's content box (bars removed) — and also zoomed windows of it at a 3 x 3
-grid of positions, so a cropped copy is met by the matching window of the other video — resample to ``GRID`` x ``GRID`` by area averaging, standardise
-(brightness/contrast invariance; frames with almost no contrast are *flat* and get a zero descriptor, so
-black or blank video never matches anything), weight by a centred Gaussian (overlays and crops live at
-the edges), and keep the lowest ``KEEP`` x ``KEEP`` 2-D DCT coefficients except DC, L2-normalised.
+grid of positions, so a cropped copy is met by the matching window of the other video — resample to
+``GRID`` x ``GRID`` by area averaging, standardise robustly (median/MAD: brightness/contrast invariance
+that a bright overlay cannot skew; frames with almost no contrast are *flat* and get a zero descriptor,
+so black or blank video never matches anything), weight by a centred Gaussian (overlays and crops live
+at the edges), and keep the lowest ``KEEP`` x ``KEEP`` 2-D DCT coefficients except DC, L2-normalised.
 
 Mirroring a frame horizontally multiplies the DCT coefficient of horizontal frequency ``u`` by
 ``(-1)**u``; the window is symmetric, so the mirrored frame's descriptor is ``descriptor * signs`` and

@@ -1,7 +1,9 @@
 """The soundtrack side: fingerprint and compare audio through the audio engine, when it is installed.
 
 The audio engine (``audio_match.engine.AudioEngine``) is imported lazily so the video engine still works
-(visual-only) where it is absent. Its raw score is mapped through *its own* calibration to its public
+(visual-only) where it is absent — or not calibrated yet: without its calibration its raw score has no
+meaning on our scale, so no audio evidence is used (refit the video calibration once it exists).
+Its raw score is mapped through *its own* calibration to its public
 score in [0, 1] (0.5 = its FPR <= 0.1 % match threshold), which is the audio evidence fused here.
 """
 
@@ -14,7 +16,7 @@ from typing import Any
 
 from medialayer.caps import MediaCaps
 from medialayer.engine import MatchedSegment
-from medialayer.errors import UnsupportedMedia
+from medialayer.errors import MediaLayerError, UnsupportedMedia
 
 
 @lru_cache(maxsize=1)
@@ -52,11 +54,13 @@ def compare_audio(source: Any | None, target: Any | None) -> AudioEvidence | Non
     engine = audio_engine()
     if engine is None or source is None or target is None:
         return None
+    try:
+        calibration = engine.calibration()
+    except (OSError, ValueError, MediaLayerError):  # audio engine not calibrated yet: no audio evidence
+        return None
     comparison = engine.compare(source, target)
-    score = float(engine.calibration().score(comparison.raw_score))
-    return AudioEvidence(
-        score=score, raw_score=float(comparison.raw_score), segments=list(comparison.segments)
-    )
+    score = float(calibration.score(comparison.raw_score))
+    return AudioEvidence(score=score, raw_score=float(comparison.raw_score), segments=list(comparison.segments))
 
 
 def overlap_s(a0: float, a1: float, b0: float, b1: float) -> float:

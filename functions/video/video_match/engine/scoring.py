@@ -96,9 +96,6 @@ def _audio_overlap(seg: MatchedSegment, audio: fuse.AudioEvidence | None) -> flo
     if audio is None:
         return None
     return round(
-        sum(
-            fuse.overlap_s(seg.source_start, seg.source_end, a.source_start, a.source_end)
-            for a in audio.segments
-        ),
+        sum(fuse.overlap_s(seg.source_start, seg.source_end, a.source_start, a.source_end) for a in audio.segments),
         3,
     )
