@@ -34,7 +34,7 @@ def engine_version(medium: str) -> str:
         value = getattr(mod, attr, None)
         if isinstance(value, str):
             return value
-    for sub in ("engine", f"{medium}_engine"):
+    for sub in ("engine", "engine.engine", f"{medium}_engine"):
         try:
             value = getattr(importlib.import_module(f"{medium}_match.{sub}"), "ENGINE_VERSION", None)
         except ImportError:

@@ -28,6 +28,7 @@ import importlib
 import json
 import multiprocessing as mp
 import os
+import signal
 import sys
 import threading
 import time
@@ -198,7 +199,10 @@ class IsolatedMatcher:
         if not parent.poll(max(self.timeout, 120.0)):
             proc.kill()
             raise RuntimeError(f"worker for {self.name} did not start")
-        kind, info = parent.recv()
+        try:
+            kind, info = parent.recv()
+        except EOFError:
+            kind, info = "error", f"worker exited with code {proc.exitcode} before it was ready"
         if kind != "ready":
             proc.join(5)
             raise RuntimeError(f"worker for {self.name} failed to start:\n{info}")
@@ -228,6 +232,10 @@ class IsolatedMatcher:
         with contextlib.suppress(OSError, BrokenPipeError):
             if not kill and self._conn is not None:
                 self._conn.send(None)
+        if kill:  # also end the worker's helper processes (a hung ffmpeg), by pid, children first
+            for pid in reversed(_descendants(self._proc.pid)):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
         self._proc.join(0 if kill else 10)
         if self._proc.is_alive():
             self._proc.kill()

@@ -115,6 +115,11 @@ def powertools_fetcher(name: str, max_age_s: int, boto3_session: Any | None = No
     return lambda n: secrets_provider.get(n, max_age=max_age_s)
 
 
+def _printable(value: str) -> str:
+    """A header value safe to log as an id: printable ASCII only, trimmed."""
+    return "".join(ch for ch in value if " " <= ch <= "~").strip()
+
+
 def _normalise(headers: Mapping[str, str]) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in headers.items()}
 
@@ -206,7 +211,7 @@ class Authorizer:
         candidates = self._proxy.current()
         if not candidates or not _matches_any(presented, candidates):
             raise Unauthorized("Invalid credentials.")
-        return Principal("rapidapi", user.strip()[:_MAX_ID_LEN] or "unknown")
+        return Principal("rapidapi", _printable(user)[:_MAX_ID_LEN] or "unknown")
 
 
 def build_authorizer(

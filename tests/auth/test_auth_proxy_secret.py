@@ -165,3 +165,12 @@ def test_empty_stored_secret_refuses_everyone():
         _authorize(authorizer, {"X-RapidAPI-Proxy-Secret": ""})
     with pytest.raises(Unauthorized):
         _authorize(authorizer, {"X-RapidAPI-Proxy-Secret": ","})
+
+
+def test_rapidapi_user_id_is_sanitised(settings_factory):
+    authorizer = build_authorizer(settings_factory(rapidapi_proxy_secrets=OLD))
+    principal = _authorize(
+        authorizer, {"X-RapidAPI-Proxy-Secret": OLD, "X-RapidAPI-User": " eve\n\x1b[31mroot" + "x" * 500}
+    )
+    assert principal.id.startswith("eve[31mroot") and len(principal.id) == 128
+    assert "\n" not in principal.id and "\x1b" not in principal.id

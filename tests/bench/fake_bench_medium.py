@@ -188,5 +188,22 @@ class ChildAllocating:
         return Verdict(score=0.0, match=False)
 
 
+class HangingInChild:
+    """Hangs inside a helper process; writes the helper's pid to ``pair.source`` first."""
+
+    name = "hanging_child"
+
+    def available(self) -> bool:
+        return True
+
+    def run(self, pair: Pair) -> Verdict:
+        import subprocess
+
+        proc = subprocess.Popen(["sleep", "60"])
+        pair.source.write_text(str(proc.pid))
+        proc.wait()
+        return Verdict(score=1.0, match=True)
+
+
 def troublesome_matchers() -> list:
-    return [Hanging(), Crashing(), Raising(), ChildAllocating()]
+    return [Hanging(), Crashing(), Raising(), ChildAllocating(), HangingInChild()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from bench.runner import IsolatedMatcher, matcher_runners, run_pairs
@@ -40,3 +41,25 @@ def test_exceptions_and_child_memory_measured(tmp_path: Path):
     child = verdicts["child_alloc"][0]
     assert child.error is None
     assert child.peak_rss_mb is not None and child.peak_rss_mb > 150  # the helper's 200 MB is counted
+
+
+def test_timeout_also_ends_the_workers_helper_processes(tmp_path: Path):
+    pair = _pair(tmp_path)
+    hanging = IsolatedMatcher(TROUBLE, "hanging_child", timeout=2.0)
+    try:
+        v = hanging.run(pair)
+    finally:
+        hanging.close(kill=True)
+    assert v.error is not None and "timeout" in v.error
+    pid = int(pair.source.read_text())
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{pid}").exists() and _state(pid) != "Z" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{pid}").exists() or _state(pid) == "Z"
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"

@@ -8,9 +8,9 @@
 Pipeline: decode to 8 kHz mono (``decode``) -> log spectrogram and landmarks, paired into continuous
 hash values (``landmarks``) -> keys under a grid of speed/tempo/pitch variants looked up in the other
 side's key table, offset histogram per variant (``matching``) -> Hough line over slope/offset, least
-squares refinement, segments (``align``). ``raw_score`` is the number of time-consistent matches on the
-best line; the calibration (``calibration.json``, fitted by ``python -m bench calibrate audio``) maps it
-to the public score.
+squares refinement, segments (``align``). ``raw_score`` is the key-rarity-weighted count of
+time-consistent matches in the best 10 s of the best line (``AudioEngine.compare``); the calibration
+(``calibration.json``, fitted by ``python -m bench calibrate audio``) maps it to the public score.
 """
 
 from __future__ import annotations

@@ -54,6 +54,7 @@ class FrameSegment:
     slope: float
     offset: float
     matches: int
+    evidence: float
 
 
 def hough_line(t_src: np.ndarray, t_tgt: np.ndarray, scale: float) -> tuple[float, float, int]:
@@ -101,15 +102,22 @@ def dense_mask(ts: np.ndarray, frames_per_s: float) -> np.ndarray:
     return count >= DENSE_MIN
 
 
-def window_count(ts: np.ndarray, frames_per_s: float) -> int:
-    """Most sorted times within any EVIDENCE_WINDOW_S window (the line's densest stretch)."""
+def window_evidence(ts: np.ndarray, weights: np.ndarray, frames_per_s: float) -> float:
+    """Largest sum of ``weights`` over sorted times ``ts`` within any EVIDENCE_WINDOW_S window.
+
+    The densest stretch, not the whole line: chance matches spread thinly along a line however long
+    the files are, while a copy — even a 5 s excerpt — packs its matches together.
+    """
     if ts.size == 0:
-        return 0
-    w = EVIDENCE_WINDOW_S * frames_per_s
-    return int(np.max(np.searchsorted(ts, ts + w, side="right") - np.arange(ts.size)))
+        return 0.0
+    hi = np.searchsorted(ts, ts + EVIDENCE_WINDOW_S * frames_per_s, side="right")
+    cum = np.concatenate([[0.0], np.cumsum(weights, dtype=np.float64)])
+    return float(np.max(cum[hi] - cum[: ts.size]))
 
 
-def split_segments(t_src: np.ndarray, t_end: np.ndarray, line: Line, frames_per_s: float) -> list[FrameSegment]:
+def split_segments(
+    t_src: np.ndarray, t_end: np.ndarray, weights: np.ndarray, line: Line, frames_per_s: float
+) -> list[FrameSegment]:
     """Segments of one line: keep dense matches, split at source gaps > GAP_S, drop short/thin ones."""
     if line.inliers.size == 0:
         return []
@@ -138,6 +146,7 @@ def split_segments(t_src: np.ndarray, t_end: np.ndarray, line: Line, frames_per_
                 slope=line.slope,
                 offset=line.offset,
                 matches=int(piece.size),
+                evidence=window_evidence(t_src[piece], weights[piece], frames_per_s),
             )
         )
     return segments

@@ -22,12 +22,12 @@ from audio_match.engine.landmarks import (
     log_spectrogram,
     pair_peaks,
 )
-from audio_match.engine.matching import VariantMatches, offset_peak, search
+from audio_match.engine.matching import VariantMatches, match_weights, offset_peak, search
 from medialayer.calibration import Calibration
 from medialayer.caps import DEFAULT_CAPS, MediaCaps
 from medialayer.engine import Comparison, MatchedSegment
 
-ENGINE_VERSION = "audio-landmarks-1"
+ENGINE_VERSION = "audio-landmarks-2"
 CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "calibration.json"
 #: Fewer pairs than this on either side: too little structure to claim anything (silence, tones).
 MIN_PAIRS = 20
@@ -88,7 +88,12 @@ class AudioEngine:
 
     # -- comparison -------------------------------------------------------------------------------
     def compare(self, source: AudioSignature, target: AudioSignature) -> Comparison:
-        """Align ``target`` against ``source``; raw score = time-consistent matches on the best line."""
+        """Align ``target`` against ``source``.
+
+        ``raw_score`` is the evidence of the best aligned line: the largest sum, over any 10 s of it, of
+        its time-consistent matches, each weighted by ``1 / sqrt(matches sharing its key)``
+        (``matching.match_weights``), so repeated keys (beats, held notes) cannot pile up chance evidence.
+        """
         details: dict[str, Any] = {
             "engine_version": ENGINE_VERSION,
             "source_pairs": int(source.pairs.t1.size),
@@ -99,8 +104,13 @@ class AudioEngine:
             return Comparison(raw_score=0.0, segments=[], details=details)
         results = search(source.pairs, target.pairs)
         best = results[0]
-        lines, frame_segments = _extract_lines(best)
-        evidence = [align.window_count(np.sort(best.t_src[ln.inliers]), FRAMES_PER_S) for ln in lines]
+        weights = match_weights(best.keys)
+        lines, frame_segments = _extract_lines(best, weights)
+        evidence = []
+        for ln in lines:
+            order = np.argsort(best.t_src[ln.inliers], kind="stable")
+            idx = ln.inliers[order]
+            evidence.append(round(align.window_evidence(best.t_src[idx], weights[idx], FRAMES_PER_S), 3))
         raw = float(max(evidence)) if evidence else 0.0
         segments = [self._segment(fs, best) for fs in frame_segments]
         details.update(
@@ -109,12 +119,13 @@ class AudioEngine:
                 "matches_in_variant": int(best.t_src.size),
                 "offset_peak_count": best.peak_count,
                 "line_inliers": [int(ln.inliers.size) for ln in lines],
-                "line_evidence_10s": evidence,
+                "line_evidence": evidence,
                 "segments": [
                     {
                         "speed": round(1.0 / fs.slope, 4) if fs.slope > 0 else None,
                         "offset_s": round(_seconds(fs.tgt_start) - _seconds(fs.src_start), 3),
                         "matches": fs.matches,
+                        "evidence": round(fs.evidence, 3),
                     }
                     for fs in frame_segments
                 ],
@@ -128,7 +139,7 @@ class AudioEngine:
             source_end=_seconds(fs.src_end),
             target_start=_seconds(fs.tgt_start),
             target_end=_seconds(fs.tgt_end),
-            score=self._calibrated(float(fs.matches)),
+            score=self._calibrated(fs.evidence),
         )
 
     def _calibrated(self, raw: float) -> float:
@@ -142,7 +153,7 @@ class AudioEngine:
         return _load_calibration(self._calibration_path)
 
 
-def _extract_lines(best: VariantMatches) -> tuple[list[align.Line], list[align.FrameSegment]]:
+def _extract_lines(best: VariantMatches, weights: np.ndarray) -> tuple[list[align.Line], list[align.FrameSegment]]:
     """Lines of the winning variant, strongest first, and their segments (at most ``MAX_LINES``)."""
     t_src = best.t_src.astype(np.float64)
     t_tgt = best.t_tgt.astype(np.float64)
@@ -162,7 +173,7 @@ def _extract_lines(best: VariantMatches) -> tuple[list[align.Line], list[align.F
         slope, offset, _votes = align.hough_line(t_src[near], t_tgt[near], scale)
         line = align.refine_line(t_src[near], t_tgt[near], slope, offset)
         line = align.Line(line.slope, line.offset, near[line.inliers])
-        found = align.split_segments(t_src, t_end, line, FRAMES_PER_S)
+        found = align.split_segments(t_src, t_end, weights, line, FRAMES_PER_S)
         if lines and not found:
             break
         lines.append(line)

@@ -34,7 +34,7 @@ CONTRAST_MIN = 0.7
 #: Magnitude floor ~ -80 dBFS of a sine with this window (Hann sum N_FFT/2).
 ABS_FLOOR = 1e-4 * (N_FFT / 2)
 #: At most this many peaks per second (the strongest contrasts are kept).
-PEAKS_PER_S = 30
+PEAKS_PER_S = 50
 #: Pairing: time gap range (frames), frequency ratio range (octaves), pairs per anchor.
 DT_MIN, DT_MAX = 2.0, 63.0
 DLF_MAX = 1.0

@@ -144,7 +144,7 @@ def _verify_staged(
 
     1. ``direct``: the strongest 1,000 features of each image.
     2. ``mirror``: the same against the horizontally mirrored source (flips combined with crops etc.).
-    3. ``inset``: each image at half size against the other's full 3,000-feature pool, for an image
+    3. ``inset``: each image at half size against the other's full 2,000-feature pool, for an image
        shown small inside the other (picture-in-picture, collages, thumbnails).
     Returns the best verification (homography in source -> target working pixels), whether it is
     mirrored, and the stages run.

@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 
 N_FEATURES = 1000  # per image for the symmetric stages
-N_FEATURES_POOL = 3000  # kept in the signature for the asymmetric (picture-in-picture) stage
-N_FEATURES_SMALL = 700  # of the half-size image in the asymmetric stage
+N_FEATURES_POOL = 2000  # kept in the signature for the asymmetric (picture-in-picture) stage
+N_FEATURES_SMALL = 500  # of the half-size image in the asymmetric stage
 SMALL_SCALE = 0.5
 RATIO = 0.8
 REPROJ_PX = 4.0
@@ -99,13 +99,15 @@ def extract(gray: np.ndarray, n: int = N_FEATURES) -> Features:
 def _to_features(kps: list[cv2.KeyPoint], desc: np.ndarray | None, sort: bool) -> Features:
     if desc is None or not kps:
         return _EMPTY
-    order = np.argsort([-kp.response for kp in kps], kind="stable") if sort else np.arange(len(kps))
+    rows = np.array([(*kp.pt, kp.size, kp.angle, kp.octave, kp.response) for kp in kps], dtype=np.float64)
+    order = np.argsort(-rows[:, 5], kind="stable") if sort else np.arange(len(kps))
+    rows = rows[order]
     return Features(
-        pts=np.array([kps[i].pt for i in order], dtype=np.float32),
+        pts=np.ascontiguousarray(rows[:, :2], dtype=np.float32),
         desc=np.ascontiguousarray(desc[order]),
-        size=np.array([kps[i].size for i in order], dtype=np.float32),
-        angle=np.array([kps[i].angle for i in order], dtype=np.float32),
-        octave=np.array([kps[i].octave for i in order], dtype=np.int32),
+        size=rows[:, 2].astype(np.float32),
+        angle=rows[:, 3].astype(np.float32),
+        octave=rows[:, 4].astype(np.int32),
     )
 
 

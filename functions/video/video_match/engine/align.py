@@ -11,9 +11,8 @@ the target relative to the source). The search has three stages:
 2. **Dense verification** — along each candidate (with small slope/intercept nudges) the similarity is
    read at every source frame (best of the two nearest target frames) and the maximum-sum run of
    ``similarity - LINE_THRESHOLD`` (Kadane) gives a first segment.
-3. **Refinement** — a fine slope/intercept grid around it, read with linear interpolation, scored by
-   the maximum-sum run above a level just under the segment's own similarity (see :func:`refine`);
-   the winning line's run gives the boundaries.
+3. **Refinement** — the line is re-fitted to the mutual best frame matches near it (see
+   :func:`refine`) and its run, read with linear interpolation, gives the boundaries.
 
 Several segments are found greedily: after each, its rows and columns are blanked and the search runs
 again. This is the VCSL "temporal network" idea reduced to its straight-line case, which is what speed
@@ -33,7 +32,7 @@ MIN_SLOPE, MAX_SLOPE = 0.5, 2.0
 MAX_CANDIDATES = 6
 MIN_FRAMES = 3
 MAX_SEGMENTS = 4
-REFINE_MARGIN = 0.05
+BAND = 4
 
 
 @dataclass(frozen=True)
@@ -170,36 +169,39 @@ def _best_runs(x: np.ndarray) -> np.ndarray:
     return np.max(c[:, 1:] - lowest[:, :-1], axis=1)
 
 
-def refine(s: np.ndarray, seg: LineSegment) -> LineSegment:
-    """Fit slope and intercept finely around a candidate, then re-cut its ends.
+def _mutual_points(s: np.ndarray, seg: LineSegment) -> tuple[np.ndarray, np.ndarray]:
+    """Mutual best matches within ``BAND`` target frames of the candidate line, above threshold.
 
-    Every line of a small (slope, intercept) grid is read with linear interpolation and scored by its
-    maximum-sum run of ``similarity - level``, where ``level`` sits ``REFINE_MARGIN`` under the
-    candidate's own mean similarity: a slanted line that wanders along a slowly changing shot cannot
-    beat the true line by being longer, as it could at the low search threshold. The winning line is
-    then cut at ``LINE_THRESHOLD`` (boundaries are where the copied material ends, not where it dips).
+    In a slowly changing shot whole neighbourhoods of the matrix are nearly as similar as the true
+    diagonal, but a frame's best partner — and being its partner's best too — still sits on it.
     """
-    if seg.length < 4:
-        return seg
     n, m = s.shape
-    level = max(LINE_THRESHOLD, seg.mean - REFINE_MARGIN)
-    mid = 0.5 * (seg.i0 + seg.i1)
-    j_mid = seg.slope * mid + seg.intercept
-    slopes = np.clip(seg.slope * np.exp(np.linspace(-0.2, 0.2, 41)), MIN_SLOPE, MAX_SLOPE)
-    shifts = np.linspace(-1.5, 1.5, 21)
-    aa = np.repeat(slopes, shifts.size)
-    bb = np.tile(j_mid + shifts, slopes.size) - aa * mid
-    i = np.arange(n)
-    j = aa[:, None] * i[None, :] + bb[:, None]
-    inside = (j > -0.5) & (j < m - 0.5)
-    jc = np.clip(j, 0, m - 1)
-    lo = np.floor(jc).astype(int)
-    hi = np.minimum(lo + 1, m - 1)
-    frac = jc - lo
-    v = s[i[None, :], lo] * (1 - frac) + s[i[None, :], hi] * frac
-    x = np.where(inside, v - level, -1.0)
-    best = int(np.argmax(_best_runs(x)))
-    cut = scan_line(s, float(aa[best]), float(bb[best]), nudge=False)
+    i = np.arange(n)[:, None]
+    j = np.arange(m)[None, :]
+    near = np.abs(j - (seg.slope * i + seg.intercept)) <= BAND
+    band = np.where(near, s, -2.0)
+    row_best = band.argmax(axis=1)
+    col_best = band.argmax(axis=0)
+    rows = np.arange(n)
+    ok = (col_best[row_best] == rows) & (band[rows, row_best] > LINE_THRESHOLD)
+    return rows[ok].astype(np.float64), row_best[ok].astype(np.float64)
+
+
+def refine(s: np.ndarray, seg: LineSegment) -> LineSegment:
+    """Fit the line to the mutual best matches near a candidate (least squares, one outlier pass), then
+    re-cut its ends at ``LINE_THRESHOLD`` along the fitted line, read with linear interpolation."""
+    ii, jj = _mutual_points(s, seg)
+    a, b = seg.slope, seg.intercept
+    if ii.size >= 4 and np.ptp(ii) >= 3:
+        for _ in range(2):
+            a, b = np.polyfit(ii, jj, 1)
+            keep = np.abs(jj - (a * ii + b)) <= 1.5
+            if keep.sum() < 4 or keep.all():
+                break
+            ii, jj = ii[keep], jj[keep]
+        a = float(np.clip(a, MIN_SLOPE, MAX_SLOPE))
+        b = float(np.median(jj - a * ii))
+    cut = scan_line(s, float(a), float(b), nudge=False)
     return cut if cut is not None and cut.length >= MIN_FRAMES else seg
 
 
