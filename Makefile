@@ -24,6 +24,10 @@ test: setup
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
+## The benchmark's smoke tests (a handful of pairs per medium; part of `make test` too).
+bench-smoke: setup
+	$(PY) -m pytest tests/bench -q
+
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .

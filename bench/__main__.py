@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", type=Path, default=repo_root() / "bench" / "results", help="results folder")
         p.add_argument("--no-floor", action="store_true", help="skip the ffmpeg decode-only measurement")
         p.set_defaults(medium=medium)
+    r = sub.add_parser("report", help="re-render a previous run's report from bench/.cache/results")
+    r.add_argument("medium", choices=MEDIA)
+    r.add_argument("--quick", action="store_true")
+    r.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    r.add_argument("--out", type=Path, default=repo_root() / "bench" / "results", help="results folder")
     c = sub.add_parser("calibrate", help="fit ours' calibration on the calibration half")
     c.add_argument("medium", choices=MEDIA)
     _common_args(c)
@@ -80,9 +85,43 @@ def _load_pairs(args: argparse.Namespace, pairs_spec: str) -> list:
     return pairs
 
 
+def raw_path(medium: str, quick: bool, seed: int) -> Path:
+    """Where a run's pairs and verdicts are dumped (``bench/.cache/results/``)."""
+    return cache_root() / "results" / f"{medium}{'-quick' if quick else ''}-seed{seed}.json"
+
+
+def write_outputs(result: RunResult, out: Path, stem: str) -> None:
+    """Summarise a run's report half and write ``<out>/<stem>.md`` and ``<out>/<stem>.png``."""
+    from bench import plots, report
+
+    summaries = report.summarize_run(result, with_floor=bool(result.decode_seconds))
+    if result.memory_method != "per pair":  # HTTP: the bench process's memory says nothing about ours
+        for s in summaries:
+            if s.name == OURS:
+                s.peak_rss_median_mb = s.peak_rss_max_mb = None
+    out.mkdir(parents=True, exist_ok=True)
+    png = plots.write_png(result, summaries, out / f"{stem}.png")
+    md = report.render_markdown(result, summaries, ffmpeg_version=result.ffmpeg_version, png_name=png.name)
+    (out / f"{stem}.md").write_text(md)
+    print(md)
+    print(f"wrote {out / f'{stem}.md'} and {png}", file=sys.stderr)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Re-render a previous run's report from its dump in ``bench/.cache/results/`` (no re-run)."""
+    from bench.runner import read_raw
+
+    path = raw_path(args.medium, args.quick, args.seed)
+    if not path.exists():
+        print(f"no dumped run at {path}: run `python -m bench {args.medium}` first", file=sys.stderr)
+        return 2
+    result = read_raw(path)
+    write_outputs(result, args.out, args.medium + ("-quick" if args.quick else ""))
+    return 0
+
+
 def run_bench(args: argparse.Namespace, argv: Sequence[str]) -> RunResult:
     """Build pairs, run every matcher, write ``<out>/<medium>[-quick].md`` and ``.png``."""
-    from bench import plots, report
     from bench.decode_floor import ffmpeg_decode_seconds, ffmpeg_version
 
     pairs_spec, peers_spec = _specs(args)
@@ -129,23 +168,12 @@ def run_bench(args: argparse.Namespace, argv: Sequence[str]) -> RunResult:
         mode=mode,
     )
     if args.http:
-        result.memory_method = "not measured for the HTTP matcher (server-side)"
+        result.memory_method = "not measured over HTTP (ours runs in the server)"
+    if with_floor:
+        result.ffmpeg_version = ffmpeg_version()
     stem = args.medium + ("-quick" if args.quick else "")
-    write_raw(cache_root() / "results" / f"{stem}-seed{args.seed}.json", result)
-    summaries = report.summarize_run(result, with_floor)
-    if args.http:
-        for s in summaries:
-            if s.name == OURS:
-                s.peak_rss_median_mb = s.peak_rss_max_mb = None
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    png = plots.write_png(result, summaries, out / f"{stem}.png")
-    md = report.render_markdown(
-        result, summaries, ffmpeg_version=ffmpeg_version() if with_floor else None, png_name=png.name
-    )
-    (out / f"{stem}.md").write_text(md)
-    print(md)
-    print(f"wrote {out / f'{stem}.md'} and {png}", file=sys.stderr)
+    write_raw(raw_path(args.medium, args.quick, args.seed), result)
+    write_outputs(result, args.out, stem)
     return result
 
 
@@ -187,6 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "calibrate":
         return run_calibrate(args)
+    if args.command == "report":
+        return run_report(args)
     run_bench(args, argv)
     return 0
 

@@ -160,73 +160,97 @@ class _Builder:
     def file(self, key: str, suffix: str, make: Callable[[Path], None]) -> Path:
         return cached_file(self.cache, f"s{self.seed}-{key}", suffix, make)
 
-    def positive(self, name: str, family: str, others: list[str], split: Split) -> Pair:
-        """One transformed copy of ``name`` (``others``: unrelated originals of the same half)."""
-        rng = rng_for(self.seed, "audio", name, family)
-        x = self.samples(name)
-        dur = x.size / SR
-        truth = Alignment(0.0, dur, 0.0, dur, 1.0)
-        suffix = ".flac"
-        args: list[str] | None = None
+    def n_samples(self, name: str) -> int:
+        """Length of an original at SR, from its header (no decoding)."""
+        info = sf.info(str(self.original(name)))
+        return int(np.ceil(info.frames * SR / info.samplerate))
 
-        def flac(y: np.ndarray) -> Callable[[Path], None]:
-            return lambda p: sf.write(str(p), np.clip(y, -1, 1), SR, format="FLAC")
+    def positive(self, name: str, family: str, others: list[str], split: Split) -> Pair:
+        """One transformed copy of ``name`` (``others``: unrelated originals of the same half).
+
+        Parameters and the truth are drawn first (cheap); the audio is only rendered when the cached
+        file does not exist yet.
+        """
+        rng = rng_for(self.seed, "audio", name, family)
+        dur = self.n_samples(name) / SR
+        truth = Alignment(0.0, dur, 0.0, dur, 1.0)
+        suffix, args = ".flac", None
+        render: Callable[[np.ndarray], np.ndarray]
 
         if family in CODEC_ARGS:
             suffix, args = CODEC_ARGS[family]
-            y = x
+            render = lambda x: x  # noqa: E731
         elif family.startswith("noise_snr"):
-            y = _snr_noise(x, float(family.removeprefix("noise_snr")), int(rng.integers(2**31)))
+            snr, nseed = float(family.removeprefix("noise_snr")), int(rng.integers(2**31))
+            render = lambda x: _snr_noise(x, snr, nseed)  # noqa: E731
         elif family == "telephone":
-            from pedalboard import GSMFullRateCompressor, HighpassFilter, LowpassFilter
 
-            y = _board(x, [HighpassFilter(300.0), LowpassFilter(3400.0), GSMFullRateCompressor()])
+            def render(x: np.ndarray) -> np.ndarray:
+                from pedalboard import GSMFullRateCompressor, HighpassFilter, LowpassFilter
+
+                return _board(x, [HighpassFilter(300.0), LowpassFilter(3400.0), GSMFullRateCompressor()])
+
         elif family == "volume":
-            from pedalboard import Gain
+            gain_db = float(rng.choice([-18.0, -12.0]))
 
-            y = _board(x, [Gain(gain_db=float(rng.choice([-18.0, -12.0])))])
-        elif family.startswith("speed_"):
-            f = float(family.removeprefix("speed_"))
-            y = _speed(x, f)
-            truth = Alignment(0.0, dur, 0.0, y.size / SR, f)
-        elif family.startswith("tempo_"):
-            f = float(family.removeprefix("tempo_"))
-            y = _tempo(x, f)
-            truth = Alignment(0.0, dur, 0.0, y.size / SR, f)
+            def render(x: np.ndarray) -> np.ndarray:
+                from pedalboard import Gain
+
+                return _board(x, [Gain(gain_db=gain_db)])
+
+        elif family.startswith(("speed_", "tempo_")):
+            f = float(family.split("_", 1)[1])
+            render = (lambda x: _speed(x, f)) if family.startswith("speed_") else (lambda x: _tempo(x, f))
+            truth = Alignment(0.0, dur, 0.0, dur / f, f)
         elif family.startswith("pitch_"):
-            y = _pitch(x, float(family.removeprefix("pitch_").removesuffix("st")))
+            semis = float(family.removeprefix("pitch_").removesuffix("st"))
+            render = lambda x: _pitch(x, semis)  # noqa: E731
         elif family == "reverb":
-            from pedalboard import Reverb
 
-            y = _board(x, [Reverb(room_size=0.6, wet_level=0.35, dry_level=0.8)])
+            def render(x: np.ndarray) -> np.ndarray:
+                from pedalboard import Reverb
+
+                return _board(x, [Reverb(room_size=0.6, wet_level=0.35, dry_level=0.8)])
+
         elif family == "mix":
-            other = self.samples(str(rng.choice(others)))
-            bed = np.resize(other, x.size)
-            gain = np.sqrt(np.mean(x**2) / max(np.mean(bed**2), 1e-12)) * 10 ** (-5 / 20)
-            y = x + gain * bed
+            other = str(rng.choice(others))
+
+            def render(x: np.ndarray) -> np.ndarray:
+                bed = np.resize(self.samples(other), x.size)
+                gain = np.sqrt(np.mean(x**2) / max(float(np.mean(bed**2)), 1e-12)) * 10 ** (-5 / 20)
+                return (x + gain * bed).astype(np.float32)
+
         elif family.startswith("excerpt"):
             length = float(rng.uniform(5.0, min(30.0, dur - 1.0)))
             s0 = float(rng.uniform(0.0, dur - length))
-            piece = x[int(s0 * SR) : int(s0 * SR) + int(length * SR)]
-            host_full = self.samples(str(rng.choice(others)))
-            host_len = min(host_full.size, int(float(rng.uniform(15.0, 45.0)) * SR))
-            h0 = int(rng.integers(0, max(1, host_full.size - host_len)))
-            host = host_full[h0 : h0 + host_len]
-            at = int(rng.integers(int(0.1 * host.size), int(0.9 * host.size)))
-            y = _splice(host, piece, at)
-            length = piece.size / SR
-            truth = Alignment(s0, s0 + length, at / SR, at / SR + length, 1.0)
-            if family == "excerpt_snr5_mp3":
-                y = _snr_noise(y, 5.0, int(rng.integers(2**31)))
+            host_name = str(rng.choice(others))
+            host_total = self.n_samples(host_name)
+            host_len = min(host_total, int(float(rng.uniform(15.0, 45.0)) * SR))
+            h0 = int(rng.integers(0, max(1, host_total - host_len)))
+            at = int(rng.integers(int(0.1 * host_len), int(0.9 * host_len)))
+            n_piece = int(length * SR)
+            noise_seed = int(rng.integers(2**31)) if family == "excerpt_snr5_mp3" else None
+            truth = Alignment(s0, s0 + n_piece / SR, at / SR, (at + n_piece) / SR, 1.0)
+            if noise_seed is not None:
                 suffix, args = CODEC_ARGS["mp3_32k"]
+
+            def render(x: np.ndarray) -> np.ndarray:
+                piece = x[int(s0 * SR) : int(s0 * SR) + n_piece]
+                host = self.samples(host_name)[h0 : h0 + host_len]
+                y = _splice(host, piece, at)
+                return y if noise_seed is None else _snr_noise(y, 5.0, noise_seed)
+
         else:
             raise ValueError(f"unknown audio family {family!r}")
 
-        if args is not None:
-            enc_args = args
-            target = self.file(f"{name}-{family}", suffix, lambda p: _encode(y, p, enc_args))
-        else:
-            target = self.file(f"{name}-{family}", suffix, flac(y))
+        def make(path: Path) -> None:
+            y = render(self.samples(name))
+            if args is not None:
+                _encode(y, path, args)
+            else:
+                sf.write(str(path), np.clip(y, -1, 1), SR, format="FLAC")
+
+        target = self.file(f"{name}-{family}", suffix, make)
         return Pair(
             pair_id=f"audio-{family}-{name}",
             medium="audio",

@@ -108,9 +108,7 @@ def build_pairs(data_dir: Path, cache_dir: Path, seed: int, quick: bool) -> list
                 positives.append(_positive(original, family, members, out_dir, seed, split))
         pairs.extend(positives)
         budget = NEGATIVES_QUICK if quick else NEGATIVES_FULL
-        pairs.extend(
-            _negatives(chosen if quick else members, members, positives, budget, out_dir, seed, split)
-        )
+        pairs.extend(_negatives(chosen if quick else members, members, positives, budget, out_dir, seed, split))
     return pairs
 
 
@@ -273,9 +271,7 @@ def _crop(
     return im.crop((x, y, x + w, y + h))
 
 
-def _rotate(
-    im: Image.Image, rng: np.random.Generator, ctx: _Context, lo: float = 3.0, hi: float = 15.0
-) -> Image.Image:
+def _rotate(im: Image.Image, rng: np.random.Generator, ctx: _Context, lo: float = 3.0, hi: float = 15.0) -> Image.Image:
     deg = rng.uniform(lo, hi) * (1 if rng.random() < 0.5 else -1)
     return im.rotate(deg, resample=Image.BILINEAR, expand=bool(rng.random() < 0.5), fillcolor=(0, 0, 0))
 

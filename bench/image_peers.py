@@ -57,9 +57,7 @@ class MedialayerImage:
         from medialayer.pipeline import EngineComparer, compare_paths
 
         if not self._calibration_path.exists():  # calibrating: raw scores only, no verdict yet
-            comparison = EngineComparer(self.engine).compare_files(
-                pair.source, pair.target, caps=DEFAULT_CAPS["image"]
-            )
+            comparison = EngineComparer(self.engine).compare_files(pair.source, pair.target, caps=DEFAULT_CAPS["image"])
             return Verdict(score=comparison.raw_score, match=None)
         outcome = compare_paths(self.engine, pair.source, pair.target)
         return Verdict(
@@ -143,9 +141,7 @@ class OrbRansac:
                 dst = np.float32([kb[m.trainIdx].pt for m in good])
                 _, mask = cv2.findHomography(src, dst, cv2.RANSAC, 5.0)
                 inliers = int(mask.sum()) if mask is not None else 0
-        return Verdict(
-            score=float(inliers), match=inliers >= ORB_MIN_INLIERS, extra={"inliers": float(inliers)}
-        )
+        return Verdict(score=float(inliers), match=inliers >= ORB_MIN_INLIERS, extra={"inliers": float(inliers)})
 
 
 def matchers() -> list[Matcher]:

@@ -360,6 +360,34 @@ def burst(base: str, origin: Any, capacity: int) -> dict[str, Any]:
 # --- report -----------------------------------------------------------------------------------------
 
 
+def _children(pid: int) -> list[int]:
+    import psutil
+
+    try:
+        return [c.pid for c in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def _reap(pids: list[int]) -> int:
+    """Terminate (by pid) the server's children that outlived it; returns how many there were."""
+    import psutil
+
+    time.sleep(2.0)
+    left = []
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            if proc.status() != psutil.STATUS_ZOMBIE:
+                left.append(proc)
+        except psutil.Error:
+            pass
+    for proc in left:
+        proc.terminate()
+    psutil.wait_procs(left, timeout=10)
+    return len(left)
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -415,15 +443,19 @@ def soak_summary(samples: list[tuple[float, int]]) -> dict[str, Any]:
     mx, my = statistics.fmean(hx), statistics.fmean(hy)
     var = sum((x - mx) ** 2 for x in hx) or 1e-9
     slope = sum((x - mx) * (y - my) for x, y in zip(hx, hy, strict=True)) / var * 60
-    quarter = ys[len(ys) // 4]
+    n = len(ys)
+    quarters = [statistics.median(ys[k * n // 4 : (k + 1) * n // 4] or ys) for k in range(4)]
+    growth = quarters[3] - quarters[1]
     return {
         "samples": len(samples),
         "rss_start_mb": round(ys[0], 1),
-        "rss_after_warmup_mb": round(quarter, 1),
+        "rss_median_by_quarter_mb": [round(q, 1) for q in quarters],
         "rss_max_mb": round(max(ys), 1),
         "rss_end_mb": round(ys[-1], 1),
+        "growth_q2_to_q4_mb": round(growth, 1),
         "second_half_slope_mb_per_min": round(slope, 2),
-        "stable": bool(slope < 5.0 and max(ys[len(ys) // 4 :]) - quarter < 200),
+        # transient peaks (concurrent decodes, FFmpeg children) are load, not leaks: judge the medians
+        "stable": bool(growth < 100 and slope < 5.0),
     }
 
 
@@ -497,10 +529,12 @@ def write_report(
         )
         lines.append("")
         lines.append(
-            f"RSS (server + its children): start {soak.get('rss_start_mb')} MB, after warm-up "
-            f"{soak.get('rss_after_warmup_mb')} MB, max {soak.get('rss_max_mb')} MB, end {soak.get('rss_end_mb')} MB; "
-            f"trend over the second half {soak.get('second_half_slope_mb_per_min')} MB/min → "
-            f"**{'stable' if soak.get('stable') else 'NOT stable'}**."
+            f"RSS (server + its children, sampled every 0.5 s): start {soak.get('rss_start_mb')} MB, median per "
+            f"quarter {soak.get('rss_median_by_quarter_mb')} MB, max {soak.get('rss_max_mb')} MB (transient: "
+            f"concurrent decodes), end {soak.get('rss_end_mb')} MB; median growth from the 2nd to the 4th quarter "
+            f"{soak.get('growth_q2_to_q4_mb')} MB, trend over the second half "
+            f"{soak.get('second_half_slope_mb_per_min')} MB/min → "
+            f"**{'stable' if soak.get('stable') else 'NOT stable'}** (criterion: growth < 100 MB and trend < 5 MB/min)."
         )
     else:
         lines.append("(skipped: `--soak-seconds 0`)")
@@ -511,13 +545,15 @@ def write_report(
         f"- files left in `MEDIALAYER_TEMP_DIR`: {leaks['temp_files']}",
         f"- staged runs left in `MEDIALAYER_STAGING_DIR`: {leaks['staged']}",
         f"- server process alive at the end: {leaks['alive']}",
+        f"- server child processes (video process pool) still running after the server exited on SIGTERM: "
+        f"{leaks.get('orphans_after_sigterm', 0)} (terminated by the harness)",
         "",
         "## Verdict",
         "",
     ]
     problems = meta["problems"]
     lines += [f"- **{p}**" for p in problems] if problems else ["- no 5xx, no time-outs, no leaks; RSS stable."]
-    lines += ["", "Raw numbers: `" + path.with_suffix(".json").name + "` beside this file.", ""]
+    lines += ["", "Raw numbers: `python -m bench.load --json PATH`.", ""]
     path.write_text("\n".join(lines))
 
 
@@ -536,6 +572,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--local-workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=REPO / "bench/results/load.md")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", type=Path, help="also write the raw numbers as JSON to this path")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
@@ -617,11 +654,14 @@ def main(argv: list[str] | None = None) -> int:
             }
             sampler.stop()
         finally:
+            children = _children(server.pid)
             server.terminate()
             try:
                 server.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 server.kill()
+            orphans = _reap(children)
+    leaks["orphans_after_sigterm"] = orphans
     for r in rows + ([soak_row] if soak_row else []):
         if r["server_5xx"]:
             problems.append(f"{r['server_5xx']} server errors (5xx other than 503) at concurrency {r['concurrency']}")
@@ -639,6 +679,11 @@ def main(argv: list[str] | None = None) -> int:
         problems.append(f"leaks: {leaks}")
     if not leaks["alive"]:
         problems.append("the server died")
+    if leaks.get("orphans_after_sigterm"):
+        problems.append(
+            f"{leaks['orphans_after_sigterm']} pool processes outlived the server after SIGTERM (shutdown does "
+            "not close the video fan-out's process pool)"
+        )
     meta = {
         "argv": " ".join(argv if argv is not None else sys.argv[1:]),
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -652,20 +697,21 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_report(args.out, meta, rows, burst_result, soak, soak_row, leaks)
-    args.out.with_suffix(".json").write_text(
-        json.dumps(
-            {
-                "meta": meta,
-                "levels": rows,
-                "burst": {**burst_result, "other": dict(burst_result["other"])},
-                "soak": soak,
-                "soak_level": soak_row,
-                "leaks": leaks,
-            },
-            indent=2,
-            default=str,
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "meta": meta,
+                    "levels": rows,
+                    "burst": {**burst_result, "other": dict(burst_result["other"])},
+                    "soak": soak,
+                    "soak_level": soak_row,
+                    "leaks": leaks,
+                },
+                indent=2,
+                default=str,
+            )
         )
-    )
     print(f"wrote {args.out}; problems: {problems or 'none'}")
     return 1 if problems else 0
 

@@ -182,3 +182,17 @@ def percentile_or_none(values: Sequence[float | None], q: float) -> float | None
     """``q``-th percentile (0-100, linear interpolation) of the finite values, ``None`` when empty."""
     vals = [v for v in values if v is not None and math.isfinite(v)]
     return float(np.percentile(vals, q)) if vals else None
+
+
+def rate_upper_bound(successes: int, trials: int, confidence: float = 0.95) -> float | None:
+    """One-sided Clopper-Pearson upper confidence bound of a binomial rate (``None`` for no trials).
+
+    Used for the ``match`` FPR: 0 false positives among 100 negatives still allows an FPR up to ~3 %.
+    """
+    if trials <= 0:
+        return None
+    if successes >= trials:
+        return 1.0
+    from scipy.stats import beta
+
+    return float(beta.ppf(confidence, successes + 1, trials - successes))

@@ -35,6 +35,7 @@ class MatcherSummary:
     tpr_fpr01: float | None
     decision_tpr: float | None
     decision_fpr: float | None
+    decision_fpr_upper95: float | None = None
     family_tpr_decision: dict[str, float | None] = field(default_factory=dict)
     family_tpr_fpr01: dict[str, float | None] = field(default_factory=dict)
     negative_family_fpr: dict[str, float | None] = field(default_factory=dict)
@@ -88,6 +89,9 @@ def summarize(
         decision_fpr=metrics.decision_rate([v.match for _, v in neg]),
     )
     has_decision = any(v.match is not None for v in verdicts)
+    if s.decision_fpr is not None:
+        false_pos = sum(1 for _, v in neg if v.match)
+        s.decision_fpr_upper95 = metrics.rate_upper_bound(false_pos, len(neg))
     t01 = metrics.threshold_at_fpr(neg_scores, FPR_01)
     for fam in sorted({p.family for p, _ in pos}):
         fam_v = [v for p, v in pos if p.family == fam]
@@ -232,7 +236,7 @@ def render_markdown(
                 "TPR @ FPR≤1 %",
                 "TPR @ FPR≤0.1 %",
                 "`match` TPR",
-                "`match` FPR",
+                "`match` FPR (95 % upper bound)",
                 "errors",
             ],
             [
@@ -242,7 +246,9 @@ def render_markdown(
                     fmt_rate(s.tpr_fpr1),
                     fmt_rate(s.tpr_fpr01),
                     fmt_rate(s.decision_tpr),
-                    fmt_rate(s.decision_fpr),
+                    f"{fmt_rate(s.decision_fpr)} (≤ {fmt_rate(s.decision_fpr_upper95)})"
+                    if s.decision_fpr is not None
+                    else DASH,
                     str(s.errors),
                 ]
                 for s in summaries
@@ -254,8 +260,9 @@ def render_markdown(
         "TPR @ FPR≤x is the best threshold on these report-half scores (a property of the score curve). "
         + _resolution_note(n_neg)
         + "`match` TPR/FPR use each matcher's own decision: ours at the threshold fitted on the "
-        'calibration half, peers at their published thresholds. Errors count as "no match" and rank '
-        "below every score.",
+        "calibration half, peers at their published thresholds; the bound in brackets is the one-sided "
+        "95 % Clopper-Pearson upper bound of that FPR given the number of negatives. Errors count as "
+        '"no match" and rank below every score.',
         "",
         "## TPR per transform family (report half)",
         "",

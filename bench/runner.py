@@ -277,6 +277,7 @@ class RunResult:
     decode_seconds: dict[str, float] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
     n_calib_pairs: int = 0
+    ffmpeg_version: str | None = None
     mode: str = "in-process"
     memory_method: str = "per pair"
 
@@ -431,6 +432,9 @@ def write_raw(path: Path, result: RunResult) -> None:
         "command": result.command,
         "started": result.started,
         "mode": result.mode,
+        "memory_method": result.memory_method,
+        "n_calib_pairs": result.n_calib_pairs,
+        "ffmpeg_version": result.ffmpeg_version,
         "unavailable": result.unavailable,
         "decode_seconds": result.decode_seconds,
         "pairs": pairs_manifest(result.pairs, with_hashes=False),
@@ -444,3 +448,51 @@ def write_raw(path: Path, result: RunResult) -> None:
 def alignment_from_dict(d: dict[str, Any]) -> Alignment:
     """Inverse of ``dataclasses.asdict`` for :class:`Alignment`."""
     return Alignment(**{k: float(v) for k, v in d.items() if k in Alignment.__dataclass_fields__})
+
+
+def verdict_from_json(d: dict[str, Any]) -> Verdict:
+    """Inverse of :func:`verdict_to_json`."""
+    segs = d.get("segments")
+    return Verdict(
+        score=d.get("score"),
+        match=d.get("match"),
+        segments=None if segs is None else [alignment_from_dict(x) for x in segs],
+        seconds=float(d.get("seconds") or 0.0),
+        peak_rss_mb=d.get("peak_rss_mb"),
+        error=d.get("error"),
+        extra=dict(d.get("extra") or {}),
+    )
+
+
+def read_raw(path: Path) -> RunResult:
+    """Load a run dumped by :func:`write_raw` (to re-render its report without re-running)."""
+    doc = json.loads(Path(path).read_text())
+    pairs = [
+        Pair(
+            pair_id=r["pair_id"],
+            medium=doc["medium"],
+            split=r["split"],
+            family=r["family"],
+            positive=bool(r["positive"]),
+            source=Path(r["source"]),
+            target=Path(r["target"]),
+            original=r["original"],
+            truth=alignment_from_dict(r["truth"]) if r.get("truth") else None,
+        )
+        for r in doc["pairs"]
+    ]
+    return RunResult(
+        medium=doc["medium"],
+        seed=int(doc["seed"]),
+        quick=bool(doc["quick"]),
+        command=doc["command"],
+        started=doc["started"],
+        pairs=pairs,
+        verdicts={k: [verdict_from_json(v) for v in vs] for k, vs in doc["verdicts"].items()},
+        decode_seconds={k: float(v) for k, v in doc.get("decode_seconds", {}).items()},
+        unavailable=dict(doc.get("unavailable", {})),
+        n_calib_pairs=int(doc.get("n_calib_pairs", 0)),
+        ffmpeg_version=doc.get("ffmpeg_version"),
+        mode=doc.get("mode", ""),
+        memory_method=doc.get("memory_method", "per pair"),
+    )

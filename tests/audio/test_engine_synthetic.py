@@ -9,9 +9,16 @@ import pytest
 from scipy.signal import resample_poly
 
 from audio_match.engine import AudioEngine
+from medialayer.engine import Comparison
 from tests.audio.synth import SR, add_noise, notes, tone
 
-MATCH_RAW_FLOOR = 30.0  # far below what a clean copy scores, far above chance (see the asserts below)
+#: Evidence (key-weighted consistent matches in 10 s) far below a clean copy's, far above chance.
+MATCH_EVIDENCE_FLOOR = 30.0
+
+
+def evidence(result: Comparison) -> float:
+    """The engine's evidence behind ``raw_score = log2(1 + evidence)``."""
+    return 2.0**result.raw_score - 1.0
 
 
 def test_excerpt_found_at_its_offset(engine: AudioEngine) -> None:
@@ -20,7 +27,7 @@ def test_excerpt_found_at_its_offset(engine: AudioEngine) -> None:
     excerpt = src[int(12.0 * SR) : int(22.0 * SR)]
     target = np.concatenate([host[: int(7.0 * SR)], excerpt, host[int(7.0 * SR) :]])
     result = engine.compare(engine.fingerprint_samples(src, SR), engine.fingerprint_samples(target, SR))
-    assert result.raw_score > MATCH_RAW_FLOOR
+    assert evidence(result) > MATCH_EVIDENCE_FLOOR
     seg = result.segments[0]
     assert seg.source_start == pytest.approx(12.0, abs=0.3)
     assert seg.source_end == pytest.approx(22.0, abs=0.4)
@@ -35,7 +42,7 @@ def test_speed_change_is_measured(engine: AudioEngine, speed: float) -> None:
     src = notes(30.0, seed=3)
     fast = resample_poly(src, 1000, int(round(1000 * speed))).astype(np.float32)
     result = engine.compare(engine.fingerprint_samples(src, SR), engine.fingerprint_samples(fast, SR))
-    assert result.raw_score > MATCH_RAW_FLOOR
+    assert evidence(result) > MATCH_EVIDENCE_FLOOR
     assert result.details["segments"][0]["speed"] == pytest.approx(speed, abs=0.005)
     seg = result.segments[0]
     assert (seg.source_end - seg.source_start) / (seg.target_end - seg.target_start) == pytest.approx(speed, abs=0.01)
@@ -45,9 +52,9 @@ def test_noisy_copy_still_matches_and_unrelated_does_not(engine: AudioEngine) ->
     src = notes(30.0, seed=4)
     same = engine.compare(engine.fingerprint_samples(src, SR), engine.fingerprint_samples(add_noise(src, 5, 9), SR))
     other = engine.compare(engine.fingerprint_samples(src, SR), engine.fingerprint_samples(notes(30.0, 5), SR))
-    assert same.raw_score > MATCH_RAW_FLOOR
-    assert other.raw_score < MATCH_RAW_FLOOR / 2
-    assert same.raw_score > 5 * max(other.raw_score, 1.0)
+    assert evidence(same) > MATCH_EVIDENCE_FLOOR
+    assert evidence(other) < MATCH_EVIDENCE_FLOOR / 2
+    assert evidence(same) > 5 * max(evidence(other), 1.0)
 
 
 def test_repeated_part_gives_two_segments(engine: AudioEngine) -> None:
@@ -76,7 +83,7 @@ def test_repeated_part_gives_two_segments(engine: AudioEngine) -> None:
 )
 def test_degenerate_signals_do_not_match(engine: AudioEngine, a: np.ndarray, b: np.ndarray) -> None:
     result = engine.compare(engine.fingerprint_samples(a, SR), engine.fingerprint_samples(b, SR))
-    assert result.raw_score < 10
+    assert evidence(result) < 5
     assert result.segments == []
 
 
@@ -90,7 +97,7 @@ def test_fingerprint_samples_resamples_other_rates(engine: AudioEngine) -> None:
     src = notes(20.0, seed=8)
     hi = resample_poly(src, 2, 1).astype(np.float32)  # the same audio at 16 kHz
     result = engine.compare(engine.fingerprint_samples(src, SR), engine.fingerprint_samples(hi, 2 * SR))
-    assert result.raw_score > MATCH_RAW_FLOOR
+    assert evidence(result) > MATCH_EVIDENCE_FLOOR
     assert result.details["segments"][0]["speed"] == pytest.approx(1.0, abs=0.003)
 
 

@@ -121,6 +121,7 @@ def test_summarize_hand_made():
     assert s.tpr_fpr01 == pytest.approx(0.5)  # above 0.5: 0.9 and 0.8
     assert s.decision_tpr == pytest.approx(0.5)
     assert s.decision_fpr == pytest.approx(0.5)
+    assert s.decision_fpr_upper95 == pytest.approx(0.95**0.5)  # 1 of 2: Beta(2, 1) 95th percentile = sqrt(0.95)
     assert s.family_tpr_decision == {"excerpt": 0.5, "jpeg": 0.5}
     assert s.family_tpr_fpr01 == {"excerpt": 0.5, "jpeg": 0.5}
     assert s.negative_family_fpr == {"hard_negative": 1.0, "negative": 0.0}
@@ -144,3 +145,12 @@ def test_summarize_matcher_without_segments_or_decision_shows_none():
     assert s.decision_tpr is None and s.family_tpr_decision == {"excerpt": None}
     assert s.auc == 1.0 and s.decode_ratio_median is None
     assert not math.isnan(s.latency_p95_ms or 0.0)
+
+
+def test_rate_upper_bound():
+    # zero events in n trials: one-sided 95 % bound is 1 - 0.05 ** (1 / n) (~ the rule of three, 3 / n)
+    assert metrics.rate_upper_bound(0, 100) == pytest.approx(1 - 0.05 ** (1 / 100))
+    assert metrics.rate_upper_bound(0, 1000) == pytest.approx(0.002991, abs=1e-5)
+    assert metrics.rate_upper_bound(5, 5) == 1.0
+    assert metrics.rate_upper_bound(0, 0) is None
+    assert 0.1 < metrics.rate_upper_bound(10, 100) < 0.2

@@ -52,7 +52,12 @@ def test_runner_end_to_end_isolated(fake_data: Path, bench_cache: Path, tmp_path
     assert "| medialayer | 1.000 |" in det  # fake ours separates perfectly
     # report half only
     rep = sum(1 for p in raw["pairs"] if p["split"] == "report")
+    assert rep == n  # only the report half is run
     assert f"report half** {rep} pairs" in md
+    # the dumped run re-renders to the same report without re-running anything
+    assert main(["report", "audio", "--seed", "3", "--out", str(tmp_path / "again")]) == 0
+    assert (tmp_path / "again" / "audio.md").read_text() == md
+    assert main(["report", "audio", "--seed", "4", "--out", str(tmp_path / "again")]) == 2
 
 
 def test_calibrate_writes_fitted_file(fake_data: Path, bench_cache: Path, tmp_path: Path):

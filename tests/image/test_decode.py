@@ -168,3 +168,11 @@ def test_signature_pickles_and_compare_is_pure(engine, tmp_path):
     first, second = engine.compare(a, b), engine.compare(a2, b2)
     assert first.raw_score == pytest.approx(second.raw_score)
     assert first.details == second.details
+
+
+def test_pillow_bomb_limit_holds_even_under_looser_caps(tmp_path):
+    # 64 MP: above Pillow's lowered MAX_IMAGE_PIXELS (50 MP) but under these caps: still refused
+    path = tmp_path / "warn.png"
+    Image.new("1", (8_000, 8_000), 0).save(path, optimize=True)
+    with pytest.raises(FileTooLarge):
+        decode(path, MediaCaps(max_bytes=10**9, max_pixels=200_000_000))

@@ -97,8 +97,29 @@ def test_mirrored_rotated_crop_reports_mirror_and_rotation(engine, tmp_path):
     assert geometry["mirrored"] is True
     assert "mirror" in geometry["stages"]
     assert geometry["inliers"] >= 20
-    # Pillow rotates counter-clockwise on screen; in y-down image coordinates that is -12°
-    assert abs(abs(comparison.details["relation"]["rotation_deg"]) - 12) < 1.5
+    # Pillow rotates counter-clockwise on screen; the relation counts clockwise on screen
+    assert comparison.details["relation"]["rotation_deg"] == pytest.approx(-12, abs=1.5)
+    assert comparison.details["relation"]["mirrored"] is True
+
+
+@pytest.mark.parametrize(
+    ("op", "rotation", "mirrored"),
+    [
+        (Image.Transpose.ROTATE_270, 90, False),  # Pillow's ROTATE_270 turns 90° clockwise
+        (Image.Transpose.ROTATE_90, -90, False),
+        (Image.Transpose.FLIP_LEFT_RIGHT, 0, True),
+        (Image.Transpose.FLIP_TOP_BOTTOM, 180, True),
+    ],
+)
+def test_hash_stage_relation_names_the_turn(engine, tmp_path, op, rotation, mirrored):
+    image = synthetic_image(23)
+    a = engine.fingerprint(_save(image, tmp_path / "a.jpg"))
+    b = engine.fingerprint(_save(image.transpose(op), tmp_path / "b.jpg"))
+    comparison = engine.compare(a, b)
+    assert comparison.details["stage"] == "hash"
+    relation = comparison.details["relation"]
+    assert (relation["rotation_deg"], relation["mirrored"]) == (rotation, mirrored)
+    assert relation["scale"] == pytest.approx(1.0, abs=0.02)
 
 
 def test_picture_in_picture_is_found(engine, tmp_path):
@@ -118,7 +139,7 @@ def test_unrelated_images_find_no_geometry(engine, tmp_path):
     comparison = engine.compare(a, b)
     assert comparison.details["geometry"]["inliers"] <= 6
     assert comparison.details["hash"]["distance"] > 60
-    assert set(comparison.details["geometry"]["stages"]) == {"direct", "mirror", "inset"}
+    assert comparison.details["geometry"]["stages"] == ["direct", "mirror", "inset", "inset_mirror"]
 
 
 def test_details_are_json_serialisable(engine, tmp_path):

@@ -13,6 +13,7 @@ import gzip
 import logging
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,7 @@ HTTP_FAULTS: dict[str, tuple[Route, int, str]] = {
     "http-204": (Route(status=204), 415, "unsupported_media"),
     "http-206-partial": (Route(status=206, body=JPEG[:500]), 415, "unsupported_media"),
     "redirect-no-location": (Route(status=302), 422, "fetch_failed"),
-    "redirect-loop": (Route(status=302, headers={"Location": "/fault"}), 422, "fetch_failed"),
+    "redirect-loop": (Route(status=302, headers={"Location": "/fault/redirect-loop"}), 422, "fetch_failed"),
     "gzip-bomb": (
         Route(body=gzip.compress(b"\0" * 20_000_000), headers={"Content-Encoding": "gzip"}),
         415,
@@ -85,22 +86,38 @@ HTTP_FAULTS: dict[str, tuple[Route, int, str]] = {
 }
 
 
-@pytest.mark.parametrize("name", list(HTTP_FAULTS))
-def test_media_server_faults_through_the_api(media: MediaServer, temp_dir: Path, name: str) -> None:
-    route, status, code = HTTP_FAULTS[name]
-    url = media.add("/fault", route)
+@pytest.fixture(scope="module")
+def fault_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """One API in front of one scripted media server (every HTTP fault) and one raw server per TCP fault."""
+    temp_dir = tmp_path_factory.mktemp("faults-dl")
+    with MediaServer() as media, ExitStack() as stack:
+        media.add("/ok.jpg", Route(body=JPEG))
+        for name, (route, _, _) in HTTP_FAULTS.items():
+            media.add(f"/fault/{name}", route)
+        raws = {name: stack.enter_context(RawServer(script).running()) for name, script in RAW_FAULTS.items()}
+        hosts = [media.host] + [raw.host for raw in raws.values()]
+        with running(_api(hosts, temp_dir)) as base:
+            yield {"base": base, "media": media, "raws": raws, "temp_dir": temp_dir}
+
+
+def _post_fault(rig: dict[str, Any], target: str) -> tuple[int, Any, float]:
     started = time.monotonic()
-    with running(_api([media.host], temp_dir)) as base:
-        got, body = post_json(f"{base}/image/match", {"source_url": media.url("/ok.jpg"), "target_url": url})
-        elapsed = time.monotonic() - started
-        assert (got, body.get("error", {}).get("code", "")) == (status, code), body
-        assert elapsed < 8, f"{name} held the request {elapsed:.1f} s"
-        # and the server is fine afterwards
-        ok, body = post_json(
-            f"{base}/image/match", {"source_url": media.url("/ok.jpg"), "target_url": media.url("/ok.jpg")}
-        )
-        assert ok == 200
-    assert leftovers(temp_dir) == []
+    got, body = post_json(
+        f"{rig['base']}/image/match", {"source_url": rig["media"].url("/ok.jpg"), "target_url": target}
+    )
+    return got, body, time.monotonic() - started
+
+
+@pytest.mark.parametrize("name", list(HTTP_FAULTS))
+def test_media_server_faults_through_the_api(fault_rig: dict[str, Any], name: str) -> None:
+    _, status, code = HTTP_FAULTS[name]
+    got, body, elapsed = _post_fault(fault_rig, fault_rig["media"].url(f"/fault/{name}"))
+    assert (got, body.get("error", {}).get("code", "")) == (status, code), body
+    assert elapsed < 8, f"{name} held the request {elapsed:.1f} s"
+    # and the server is fine afterwards
+    ok, _, _ = _post_fault(fault_rig, fault_rig["media"].url("/ok.jpg"))
+    assert ok == 200
+    assert leftovers(fault_rig["temp_dir"]) == []
 
 
 RAW_FAULTS = {
@@ -129,15 +146,12 @@ LENIENT_OK = {"bad-content-length"}  # urllib3 ignores a negative Content-Length
 
 
 @pytest.mark.parametrize("name", list(RAW_FAULTS))
-def test_raw_tcp_faults_through_the_api(media: MediaServer, temp_dir: Path, name: str) -> None:
-    with RawServer(RAW_FAULTS[name]).running() as raw, running(_api([media.host, raw.host], temp_dir)) as base:
-        started = time.monotonic()
-        got, body = post_json(f"{base}/image/match", {"source_url": media.url("/ok.jpg"), "target_url": raw.url()})
-        elapsed = time.monotonic() - started
+def test_raw_tcp_faults_through_the_api(fault_rig: dict[str, Any], name: str) -> None:
+    got, body, elapsed = _post_fault(fault_rig, fault_rig["raws"][name].url())
     if not (name in LENIENT_OK and got == 200):
         assert got in (415, 422) and body["error"]["code"] in ("fetch_failed", "unsupported_media"), (name, body)
     assert elapsed < 8
-    assert leftovers(temp_dir) == []
+    assert leftovers(fault_rig["temp_dir"]) == []
 
 
 @pytest.mark.parametrize("location", ["http://[::1", "http://[fe80::1%zz]:x/", "http://a:99999999/"])
@@ -157,7 +171,7 @@ def test_slowloris_headers_are_bounded_by_the_total_timeout(temp_dir: Path) -> N
     still end at the 2 s total deadline. FAILS today: the deadline is only checked while streaming the
     body, not while urllib3 reads the status line and headers (shared/medialayer/fetcher.py, ``_open``),
     so one URL can hold a worker (and a ``max_concurrent_matches`` slot) for as long as it drips."""
-    script = drip(b"HTTP/1.1 200 OK\r\n", b"X-Drip: 1\r\n", every_s=0.3, for_s=12)
+    script = drip(b"HTTP/1.1 200 OK\r\n", b"X-Drip: 1\r\n", every_s=0.3, for_s=8)
     with RawServer(script).running() as raw, running(_api([raw.host], temp_dir)) as base:
         started = time.monotonic()
         got, body = post_json(f"{base}/image/match", {"source_url": raw.url(), "target_url": raw.url()})

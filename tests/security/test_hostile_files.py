@@ -130,14 +130,16 @@ def test_api_answers_every_hostile_file_and_keeps_serving(api: dict[str, Any], m
     cases = [c for c in ALL_CASES if c.medium == medium]
     failures = []
     with PeakRss() as mem:
-        for case in cases:
+        for i, case in enumerate(cases):
             status, body, elapsed = _post(api, medium, f"/{_id(case)}", f"/good/{medium}")
             code = OK if status == 200 else body["error"]["code"]
             if code not in case.expect or status != STATUS[code] or elapsed > TIME_BOUND_S:
                 failures.append((case.name, status, body, round(elapsed, 1)))
-            # the server keeps serving: a good pair right after every hostile one
-            status, body, _ = _post(api, medium, f"/good/{medium}", f"/good/{medium}")
-            assert status == 200 and body["match"] is True, (case.name, body)
+            # the server keeps serving: a good pair right after every hostile one (every third for video,
+            # whose good pair runs the whole fan-out)
+            if medium != "video" or i % 3 == 2 or i == len(cases) - 1:
+                status, body, _ = _post(api, medium, f"/good/{medium}", f"/good/{medium}")
+                assert status == 200 and body["match"] is True, (case.name, body)
     assert failures == []
     assert mem.peak_delta < MEMORY_BOUND, f"{medium}: {mem.peak_delta / 2**20:.0f} MB"
     assert leftovers(api["temp_dir"]) == []

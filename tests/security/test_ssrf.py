@@ -59,6 +59,9 @@ LOOPBACK = [
     "http://LocalHost:{p}/a.jpg",
     "http://127.0.0.1.nip.io:{p}/a.jpg",  # a public-looking name that resolves to loopback
     "HTTP://127.0.0.1:{p}/a.jpg",
+    "http://\uff11\uff12\uff17.\uff10.\uff10.\uff11:{p}/a.jpg",  # full-width digits: NFKC -> 127.0.0.1
+    "http://127\u30020\u30020\u30021:{p}/a.jpg",  # ideographic full stops are label separators in IDNA
+    "http://\u24db\u24de\u24d2\u24d0\u24db\u24d7\u24de\u24e2\u24e3:{p}/a.jpg",  # circled letters -> localhost
     "http://127.0.0.1:{p}/a.jpg?x=http://media.example.com/",
 ]
 
@@ -234,7 +237,8 @@ def test_direct_vector_refused_without_connecting(fresh: Rig, recorder: ConnectR
 
 
 #: every vector behind a 302; every redirect status on a representative subset
-REDIRECT_CASES = [(302, t) for t in REDIRECT_TARGETS] + [
+#: (non-Latin-1 Locations cannot be sent by http.server; test_utf8_redirect_location sends them raw)
+REDIRECT_CASES = [(302, t) for t in REDIRECT_TARGETS if t.isascii()] + [
     (status, t)
     for status in (301, 303, 307, 308)
     for t in (LOOPBACK[1], PRIVATE[7], WRAPPED[4], BY_NAME[0], SCHEMES[0])
@@ -250,6 +254,27 @@ def test_redirect_to_vector_refused(fresh: Rig, recorder: ConnectRecorder, templ
     assert (got, body["error"]["code"]) == (400, "invalid_url"), (template, body)
     assert hop in [fresh.origin.url(p) for p in fresh.origin.requests]
     assert {c[1] for c in _fetch_connects(recorder, fresh)} <= {fresh.origin.port}
+
+
+@pytest.mark.parametrize("template", [t for t in LOOPBACK if not t.isascii()])
+def test_utf8_redirect_location(rig: Rig, recorder: ConnectRecorder, template: str) -> None:
+    """A Location header of raw UTF-8 bytes (full-width digits, ideographic dots, circled letters) that
+    normalises to loopback: refused or unresolvable, never fetched."""
+    from tests.security.rawserver import RawServer, send_then_close
+
+    location = rig.fill(template).encode("utf-8")
+    raw = RawServer(send_then_close(b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\nContent-Length: 0\r\n\r\n"))
+    table = {"localhost": ["127.0.0.1"]}
+    pol = policy(allowlist=[raw.host], resolver=fake_resolver(table), temp_dir=str(rig.temp_dir))
+    rig.target.requests.clear()
+    with (
+        raw.running(),
+        running(build_app({"image": EchoComparer}, settings=Settings(auth_disabled=True), policy=pol)) as base,
+    ):
+        status, body = post_json(f"{base}/image/match", {"source_url": raw.url(), "target_url": raw.url()})
+    assert status in (400, 422) and body["error"]["code"] in ("invalid_url", "fetch_failed"), body
+    assert rig.target.requests == []
+    assert [c for c in recorder.connects if c[1] == rig.target.port] == []
 
 
 # --- DNS rebinding ---------------------------------------------------------------------------------

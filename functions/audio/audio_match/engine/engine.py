@@ -23,11 +23,11 @@ from audio_match.engine.landmarks import (
     pair_peaks,
 )
 from audio_match.engine.matching import VariantMatches, match_weights, offset_peak, search
-from medialayer.calibration import Calibration
+from medialayer.calibration import MATCH_SCORE, Calibration
 from medialayer.caps import DEFAULT_CAPS, MediaCaps
 from medialayer.engine import Comparison, MatchedSegment
 
-ENGINE_VERSION = "audio-landmarks-2"
+ENGINE_VERSION = "audio-landmarks-3"
 CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "calibration.json"
 #: Fewer pairs than this on either side: too little structure to claim anything (silence, tones).
 MIN_PAIRS = 20
@@ -49,6 +49,12 @@ class AudioSignature:
 @lru_cache(maxsize=4)
 def _load_calibration(path: Path) -> Calibration:
     return Calibration.load(path)
+
+
+def raw_from_evidence(evidence: float) -> float:
+    """``log2(1 + evidence)``: evidence spans 0 (unrelated) to thousands (a clean copy); on a log scale
+    the calibration's margins (a fraction of the raw range) stay meaningful near the threshold."""
+    return float(np.log2(1.0 + max(0.0, float(evidence))))
 
 
 def _seconds(frames: float) -> float:
@@ -90,9 +96,10 @@ class AudioEngine:
     def compare(self, source: AudioSignature, target: AudioSignature) -> Comparison:
         """Align ``target`` against ``source``.
 
-        ``raw_score`` is the evidence of the best aligned line: the largest sum, over any 10 s of it, of
-        its time-consistent matches, each weighted by ``1 / sqrt(matches sharing its key)``
-        (``matching.match_weights``), so repeated keys (beats, held notes) cannot pile up chance evidence.
+        ``raw_score`` is ``log2(1 + evidence)`` of the best aligned line, its evidence being the largest
+        sum, over any 10 s of it, of its time-consistent matches, each weighted by
+        ``1 / sqrt(matches sharing its key)`` (``matching.match_weights``), so repeated keys (beats,
+        held notes) cannot pile up chance evidence.
         """
         details: dict[str, Any] = {
             "engine_version": ENGINE_VERSION,
@@ -111,8 +118,12 @@ class AudioEngine:
             order = np.argsort(best.t_src[ln.inliers], kind="stable")
             idx = ln.inliers[order]
             evidence.append(round(align.window_evidence(best.t_src[idx], weights[idx], FRAMES_PER_S), 3))
-        raw = float(max(evidence)) if evidence else 0.0
+        raw = raw_from_evidence(max(evidence)) if evidence else 0.0
+        # A segment is reported only when its own evidence would pass the match threshold.
         segments = [self._segment(fs, best) for fs in frame_segments]
+        keep = [i for i, s in enumerate(segments) if s.score >= MATCH_SCORE]
+        segments = [segments[i] for i in keep]
+        frame_segments = [frame_segments[i] for i in keep]
         details.update(
             {
                 "variant": {"kind": best.variant.kind, "factor": best.variant.factor},
@@ -139,14 +150,14 @@ class AudioEngine:
             source_end=_seconds(fs.src_end),
             target_start=_seconds(fs.tgt_start),
             target_end=_seconds(fs.tgt_end),
-            score=self._calibrated(fs.evidence),
+            score=self._calibrated(raw_from_evidence(fs.evidence)),
         )
 
     def _calibrated(self, raw: float) -> float:
         try:
             return self.calibration().score(raw)
-        except FileNotFoundError:
-            return float(min(1.0, raw / 100.0))
+        except FileNotFoundError:  # not calibrated yet (the first bench run): keep every segment
+            return 1.0
 
     def calibration(self) -> Calibration:
         """The fitted score mapping (``calibration.json`` beside the package)."""

@@ -31,8 +31,9 @@ PEAK_NEIGHBOURHOOD = (15, 13)
 #: (natural-log units; 1.0 ~ 8.7 dB).
 CONTRAST_FRAMES = 31
 CONTRAST_MIN = 0.7
-#: Magnitude floor ~ -80 dBFS of a sine with this window (Hann sum N_FFT/2).
-ABS_FLOOR = 1e-4 * (N_FFT / 2)
+#: Magnitude floor: a sine of amplitude 5e-4 (-66 dBFS) peaks at 5e-4 * N_FFT / 4 with this Hann window.
+#: Quieter content (dither, hiss, room tone: "near-silence") gives no landmarks, so it cannot match.
+ABS_FLOOR = 5e-4 * (N_FFT / 4)
 #: At most this many peaks per second (the strongest contrasts are kept).
 PEAKS_PER_S = 50
 #: Pairing: time gap range (frames), frequency ratio range (octaves), pairs per anchor.

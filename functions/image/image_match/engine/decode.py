@@ -33,8 +33,11 @@ try:  # HEIC/HEIF via pillow-heif; AVIF is native in Pillow >= 11.3 (pillow-heif
 except ImportError:  # pragma: no cover - pillow-heif is a runtime requirement
     pass
 
-# Pillow's global guard: never above our default cap (per-call caps are checked explicitly below).
+# Pillow's global guard: never above our default cap (per-call caps are checked explicitly below), and
+# its bomb warning is an error. Set once, process-wide: ``warnings.catch_warnings`` is not thread-safe
+# and the pipeline fingerprints both files in two threads.
 Image.MAX_IMAGE_PIXELS = DEFAULT_CAPS["image"].max_pixels
+warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
 ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF", "AVIF", "MPO"})
 MAX_FRAMES = 2_000
@@ -67,21 +70,21 @@ def decode(path: Path, caps: MediaCaps | None = None, working_long_side: int = 6
     """
     caps = caps or DEFAULT_CAPS["image"]
     max_pixels = caps.max_pixels or DEFAULT_CAPS["image"].max_pixels or 50_000_000
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(path) as im:
-                return _decode_open(im, max_pixels, working_long_side)
-        except (FileTooLarge, UnsupportedMedia):
-            raise
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise FileTooLarge("The image has too many pixels.") from exc
-        except Image.UnidentifiedImageError as exc:
-            raise UnsupportedMedia("The file is not an image format we can read.") from exc
-        except MemoryError as exc:
-            raise FileTooLarge("The image is too large to decode.") from exc
-        except Exception as exc:  # any decoder failure is a bad file, never a crash
-            raise UnsupportedMedia("The image could not be decoded (corrupt or truncated file).") from exc
+    # never above Pillow's own guard either, whatever the warning filters of the host process say
+    max_pixels = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
+    try:
+        with Image.open(path) as im:
+            return _decode_open(im, max_pixels, working_long_side)
+    except (FileTooLarge, UnsupportedMedia):
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise FileTooLarge("The image has too many pixels.") from exc
+    except Image.UnidentifiedImageError as exc:
+        raise UnsupportedMedia("The file is not an image format we can read.") from exc
+    except MemoryError as exc:
+        raise FileTooLarge("The image is too large to decode.") from exc
+    except Exception as exc:  # any decoder failure is a bad file, never a crash
+        raise UnsupportedMedia("The image could not be decoded (corrupt or truncated file).") from exc
 
 
 def _decode_open(im: Image.Image, max_pixels: int, working_long_side: int) -> Decoded:

@@ -23,10 +23,10 @@ from medialayer.calibration import Calibration
 from medialayer.caps import DEFAULT_CAPS, MediaCaps, MediaType
 from medialayer.engine import Comparison
 
-ENGINE_VERSION = "image-1.0"
+ENGINE_VERSION = "image-1.1"
 WORKING_LONG_SIDE = 640
 CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "calibration.json"
-HASH_DECISIVE = 0.85  # hash_score at or above this (Hamming <= 19 of 256): no geometry needed
+HASH_DECISIVE_BITS = 16  # hash distance at or below this (of 256): near-duplicate, no geometry needed
 GEOMETRY_STRONG = 0.9  # geometry_score at or above this: no need to also try the mirror
 INSET_GATE = 0.5  # below this after direct + mirror, also try the picture-in-picture stage
 
@@ -96,7 +96,7 @@ class ImageEngine:
         }
         best, mirrored, g_score = local_features.Verification(), False, 0.0
         stages: list[str] = []
-        if h_score < HASH_DECISIVE:
+        if distance > HASH_DECISIVE_BITS or quality < fuse.MIN_HASH_QUALITY:
             best, mirrored, stages = _verify_staged(source, target)
             g_score = fuse.geometry_score(best)
             details["geometry"] = {
@@ -112,10 +112,10 @@ class ImageEngine:
         else:
             details["geometry"] = {"skipped": "global hash already decisive"}
         raw = fuse.fuse(h_score, g_score)
-        details["stage"] = "hash" if h_score >= g_score else "geometry"
+        details["stage"] = "none" if raw <= 0 else "hash" if h_score >= g_score else "geometry"
         if best.homography is not None and g_score >= h_score:
             details["relation"] = relation.describe(
-                best.homography,
+                best,
                 mirrored=mirrored,
                 source_working_width=source.gray.shape[1],
                 source_scale=source.scale,
@@ -124,7 +124,7 @@ class ImageEngine:
                 source_size=(source.width, source.height),
             )
         elif h_score > g_score:
-            details["relation"] = {"dihedral": global_hash.DIHEDRAL_NAMES[variant]}
+            details["relation"] = _dihedral_relation(global_hash.DIHEDRAL_NAMES[variant], source, target)
         return Comparison(raw_score=float(raw), segments=[], details=details)
 
     def calibration(self) -> Calibration:
@@ -145,7 +145,9 @@ def _verify_staged(
     1. ``direct``: the strongest 1,000 features of each image.
     2. ``mirror``: the same against the horizontally mirrored source (flips combined with crops etc.).
     3. ``inset``: each image at half size against the other's full 2,000-feature pool, for an image
-       shown small inside the other (picture-in-picture, collages, thumbnails).
+       shown small inside the other (picture-in-picture, collages, thumbnails) or a crop blown up to
+       full size (the half-size target then sits at the source's scale).
+    4. ``inset_mirror``: the half-size target against the mirrored source pool (mirrored crops).
     Returns the best verification (homography in source -> target working pixels), whether it is
     mirrored, and the stages run.
     """
@@ -164,13 +166,36 @@ def _verify_staged(
     if fuse.geometry_score(best) >= INSET_GATE:
         return best, mirrored, stages
     stages.append("inset")
-    inset = lf.verify(lf.extract_small(source.gray), target.features, src_area, tgt_area)
-    if inset.inliers > best.inliers:
-        best, mirrored = inset, False
-    reverse = lf.verify(lf.extract_small(target.gray), source.features, tgt_area, src_area).inverted()
-    if reverse.inliers > best.inliers:
-        best, mirrored = reverse, False
+    small_target = lf.extract_small(target.gray)
+    for candidate, is_mirror in (
+        (lf.verify(lf.extract_small(source.gray), target.features, src_area, tgt_area), False),
+        (lf.verify(small_target, source.features, tgt_area, src_area).inverted(), False),
+    ):
+        if candidate.inliers > best.inliers:
+            best, mirrored = candidate, is_mirror
+    if fuse.geometry_score(best) >= INSET_GATE:
+        return best, mirrored, stages
+    stages.append("inset_mirror")
+    mirrored_pool = lf.mirrored(source.gray, source.features)
+    candidate = lf.verify(small_target, mirrored_pool, tgt_area, src_area).inverted()
+    if candidate.inliers > best.inliers:
+        best, mirrored = candidate, True
     return best, mirrored, stages
+
+
+def _dihedral_relation(name: str, source: ImageSignature, target: ImageSignature) -> dict[str, Any]:
+    """The relation when the global hash decided: whole content, a dihedral turn, a uniform scale."""
+    rotation, mirrored = global_hash.DIHEDRAL_RELATION[name]
+    b = source.box
+    s = source.scale
+    scale = (target.box.area / target.scale**2) / max(1.0, b.area / s**2)
+    return {
+        "dihedral": name,
+        "crop_box": [round(b.x0 / s), round(b.y0 / s), round(b.x1 / s), round(b.y1 / s)],
+        "rotation_deg": float(rotation),
+        "scale": round(scale**0.5, 4),
+        "mirrored": mirrored,
+    }
 
 
 def _describe(sig: ImageSignature) -> dict[str, Any]:

@@ -30,6 +30,19 @@ DIHEDRAL_NAMES = (
     "transverse",
 )
 
+# each variant as (rotation in degrees clockwise on screen, mirrored first): the edit that turns the
+# source into the target when that variant of the source hash matches
+DIHEDRAL_RELATION: dict[str, tuple[int, bool]] = {
+    "identity": (0, False),
+    "flip_h": (0, True),
+    "flip_v": (180, True),
+    "rotate180": (180, False),
+    "transpose": (-90, True),
+    "rotate90": (90, False),
+    "rotate270": (-90, False),
+    "transverse": (90, True),
+}
+
 
 @dataclass
 class GlobalHash:

@@ -66,6 +66,8 @@ class Verification:
     coverage_source: float = 0.0
     coverage_target: float = 0.0
     homography: np.ndarray | None = None  # maps source working pixels -> target working pixels
+    source_points: np.ndarray | None = None  # the inlier correspondences, (K, 2) float32 each
+    target_points: np.ndarray | None = None
 
     @property
     def coverage(self) -> float:
@@ -83,6 +85,8 @@ class Verification:
             coverage_source=self.coverage_target,
             coverage_target=self.coverage_source,
             homography=h,
+            source_points=self.target_points,
+            target_points=self.source_points,
         )
 
 
@@ -162,6 +166,8 @@ def verify(source: Features, target: Features, source_area: float, target_area: 
         coverage_source=_hull_fraction(src_in, source_area),
         coverage_target=_hull_fraction(dst_in, target_area),
         homography=homography,
+        source_points=src_in,
+        target_points=dst_in,
     )
 
 

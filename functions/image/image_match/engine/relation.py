@@ -1,9 +1,12 @@
-"""Describe a verified homography in the source's own terms: crop box, rotation, scale, mirror.
+"""Describe a verified geometric relation in the source's own terms: crop box, rotation, scale, mirror.
 
-The homography maps source *working* pixels (possibly of the mirrored source) to target working pixels.
-We map the target's content box back into the source, undo the mirror and the working scale, and read
-rotation and scale from the linear part. These are estimates for the opt-in ``details``; they do not
-feed the score.
+The verification's inliers map source *working* pixels (possibly of the mirrored source) to target
+working pixels. A least-squares affine map fitted to all inliers describes the relation (a homography
+fitted by RANSAC on a cluster of inliers extrapolates badly to the image corners; the affine fit is
+steadier for crops, rotations and scale changes, and close enough for mild perspective). We map the
+target's content box back into the source, undo the mirror and the working scale, and read rotation
+and scale from the linear part. These are estimates for the opt-in ``details``; they do not feed the
+score.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from typing import Any
 import cv2
 import numpy as np
 
+from image_match.engine.local_features import Verification
 from image_match.engine.normalise import Box
 
 
 def describe(
-    homography: np.ndarray,
+    verification: Verification,
     *,
     mirrored: bool,
     source_working_width: int,
@@ -29,8 +33,10 @@ def describe(
 ) -> dict[str, Any]:
     """JSON-ready relation: ``crop_box`` (x0, y0, x1, y1 in source pixels), ``rotation_deg``, ``scale``,
     ``mirrored``. ``scale`` is target pixels per source pixel in the originals; ``rotation_deg`` is
-    counter-clockwise in image coordinates (y down) and applies after the mirror."""
-    h = homography / homography[2, 2]
+    clockwise as seen on screen (the y axis points down) and applies after the mirror."""
+    h = _affine(verification)
+    if h is None:
+        return {}
     corners = np.array(
         [
             [target_box.x0, target_box.y0],
@@ -57,3 +63,18 @@ def describe(
         "scale": round(scale_working * source_scale / target_scale, 4),
         "mirrored": mirrored,
     }
+
+
+def _affine(v: Verification) -> np.ndarray | None:
+    """3 x 3 matrix of the least-squares affine fit to the inliers (falls back to the homography)."""
+    src, dst = v.source_points, v.target_points
+    if src is not None and dst is not None and len(src) >= 3:
+        design = np.hstack([src.astype(np.float64), np.ones((len(src), 1))])
+        coef, *_ = np.linalg.lstsq(design, dst.astype(np.float64), rcond=None)
+        m = np.eye(3)
+        m[:2, :] = coef.T
+        if abs(np.linalg.det(m[:2, :2])) > 1e-9:
+            return m
+    if v.homography is None:
+        return None
+    return v.homography / v.homography[2, 2]

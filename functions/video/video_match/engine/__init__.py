@@ -32,7 +32,6 @@ from video_match.engine.borders import content_box
 from video_match.engine.decode import (
     DECODE_FPS,
     DECODE_SIZE,
-    check_decoded_duration,
     decode_range,
     decode_whole,
     probe_video,
@@ -41,7 +40,7 @@ from video_match.engine.descriptors import describe_all, mirror_signs
 from video_match.engine.scoring import compare_signatures
 from video_match.engine.types import VideoChunkSignature, VideoInfo, VideoSignature
 
-ENGINE_VERSION = "video-dct-hough-1"
+ENGINE_VERSION = "video-dct-hough-2"
 CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "calibration.json"
 
 __all__ = [
@@ -75,7 +74,12 @@ class VideoEngine:
         return probe_video(path, caps)
 
     def fingerprint_range(self, path: Path, start_s: float, end_s: float) -> VideoChunkSignature:
-        """Thumbnails of the sampling-grid frames whose timestamps fall in ``[start_s, end_s)``."""
+        """Thumbnails of the sampling-grid frames whose timestamps fall in ``[start_s, end_s)``.
+
+        Exactly the frames a whole-file decode gives for those grid times (``-copyts`` + anchored
+        ``fps`` grid). Callers plan ranges from :meth:`probe`, which has already refused headers over
+        the duration cap; a header that understates the length only leaves the tail undecoded.
+        """
         times, frames = decode_range(path, start_s, end_s)
         return VideoChunkSignature(start_s=float(start_s), end_s=float(end_s), times=times, frames=frames)
 
@@ -114,7 +118,6 @@ class VideoEngine:
         """Probe, decode everything in one pass (cap enforced on real frames), audio, assemble."""
         info = self.probe(path, caps)
         times, frames = decode_whole(path, info, caps)
-        check_decoded_duration(times, caps)
         chunk = VideoChunkSignature(start_s=0.0, end_s=float(times[-1]) + 1.0, times=times, frames=frames)
         audio = self.fingerprint_audio(path, caps) if info.has_audio else None
         return self.assemble(info, [chunk], audio)

@@ -1,0 +1,41 @@
+"""Alignment helpers: the maximum-run segmenter and the windowed evidence, against brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from audio_match.engine.align import best_run, window_evidence
+
+
+def _brute_run(ts: np.ndarray, cost: float) -> float:
+    best = -np.inf
+    for i in range(ts.size):
+        for j in range(i + 1, ts.size + 1):
+            best = max(best, (j - i) - cost * (ts[j - 1] - ts[i]))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_best_run_is_the_maximum_subarray(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    ts = np.sort(rng.uniform(0, 100, int(rng.integers(1, 25))))
+    cost = float(rng.uniform(0.05, 2.0))
+    i, j, score = best_run(ts, cost)
+    assert score == pytest.approx(_brute_run(ts, cost))
+    assert score == pytest.approx((j - i) - cost * (ts[j - 1] - ts[i]))
+
+
+def test_best_run_skips_sparse_chance_matches() -> None:
+    dense = np.arange(100.0, 200.0, 0.5)  # a copy: 2 matches per unit time
+    chance = np.array([10.0, 40.0, 260.0, 300.0])
+    i, j, _ = best_run(np.sort(np.concatenate([dense, chance])), cost_per_frame=0.5)
+    ts = np.sort(np.concatenate([dense, chance]))
+    assert ts[i] == 100.0 and ts[j - 1] == dense[-1]
+
+
+def test_window_evidence_is_densest_window() -> None:
+    ts = np.array([0.0, 1.0, 2.0, 700.0, 701.0])
+    w = np.array([1.0, 1.0, 1.0, 5.0, 5.0])
+    assert window_evidence(ts, w, frames_per_s=62.5) == 10.0  # 10 s = 625 frames: the last two only
+    assert window_evidence(np.zeros(0), np.zeros(0), 62.5) == 0.0
