@@ -121,3 +121,16 @@ def test_engine_identity() -> None:
     assert AudioEngine.media_type == "audio"
     assert AudioEngine.sample_rate == SR
     assert AudioEngine.version
+
+
+def test_chunk_signatures_concatenate_onto_one_timeline(engine: AudioEngine) -> None:
+    from audio_match.engine import concat_signatures
+
+    whole = notes(40.0, seed=11)
+    chunks = [(engine.fingerprint_samples(whole[s * SR : (s + 10) * SR], SR), float(s)) for s in (0, 10, 20, 30)]
+    joined = concat_signatures(chunks)
+    assert joined.duration_s == pytest.approx(40.0)
+    excerpt = whole[int(25.0 * SR) : int(33.0 * SR)]
+    result = engine.compare(joined, engine.fingerprint_samples(excerpt, SR))
+    assert result.segments[0].source_start == pytest.approx(25.0, abs=0.5)
+    assert result.details["segments"][0]["offset_s"] == pytest.approx(-25.0, abs=0.05)

@@ -4,8 +4,10 @@ connect/DNS recorder."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,3 +40,22 @@ def temp_dir(tmp_path: Path) -> Path:
     d = tmp_path / "dl"
     d.mkdir()
     return d
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep failure reports of this suite from crashing pytest.
+
+    On CPython 3.11.7, pytest's source-aware traceback formatting occasionally raises "SystemError: AST
+    constructor recursion depth mismatch" (a CPython bug, pytest-dev/pytest#10763, #10874) and takes the
+    whole session down with INTERNALERROR. For this suite's items, fall back to a native traceback then.
+    """
+    for item in items:
+        if isinstance(item, pytest.Function) and item.nodeid.startswith("tests/security/"):
+            item.repr_failure = functools.partial(_repr_failure, item)  # type: ignore[method-assign]
+
+
+def _repr_failure(item: pytest.Function, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:
+    try:
+        return pytest.Function.repr_failure(item, excinfo)
+    except SystemError:
+        return item._repr_failure_py(excinfo, style="native")

@@ -15,6 +15,6 @@ time-consistent matches in the best 10 s of the best line (``AudioEngine.compare
 
 from __future__ import annotations
 
-from audio_match.engine.engine import ENGINE_VERSION, AudioEngine, AudioSignature
+from audio_match.engine.engine import ENGINE_VERSION, AudioEngine, AudioSignature, concat_signatures
 
-__all__ = ["ENGINE_VERSION", "AudioEngine", "AudioSignature"]
+__all__ = ["ENGINE_VERSION", "AudioEngine", "AudioSignature", "concat_signatures"]

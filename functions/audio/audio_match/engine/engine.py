@@ -46,6 +46,29 @@ class AudioSignature:
     engine_version: str = ENGINE_VERSION
 
 
+def concat_signatures(parts: list[tuple[AudioSignature, float]]) -> AudioSignature:
+    """One signature from chunk signatures and their start times (s) on the whole timeline.
+
+    For the video fan-out, where each chunk worker fingerprints its own time range: anchor times are
+    shifted by each chunk's start; pairs that would straddle two chunks are simply absent (a few per
+    boundary), which the matcher tolerates like any lost landmark.
+    """
+    if not parts:
+        z = np.zeros(0, np.float32)
+        return AudioSignature(pairs=PeakPairs(z, z, z, z), duration_s=0.0, n_peaks=0)
+    shifted = [
+        (sig.pairs.t1 + np.float32(start * FRAMES_PER_S), sig) for sig, start in sorted(parts, key=lambda p: p[1])
+    ]
+    pairs = PeakPairs(
+        t1=np.concatenate([t1 for t1, _ in shifted]).astype(np.float32),
+        lf1=np.concatenate([s.pairs.lf1 for _, s in shifted]),
+        dlf=np.concatenate([s.pairs.dlf for _, s in shifted]),
+        dt=np.concatenate([s.pairs.dt for _, s in shifted]),
+    )
+    end = max(start + sig.duration_s for sig, start in parts)
+    return AudioSignature(pairs=pairs, duration_s=float(end), n_peaks=sum(s.n_peaks for s, _ in parts))
+
+
 @lru_cache(maxsize=4)
 def _load_calibration(path: Path) -> Calibration:
     return Calibration.load(path)
@@ -112,7 +135,7 @@ class AudioEngine:
         results = search(source.pairs, target.pairs)
         best = results[0]
         weights = match_weights(best.keys)
-        lines, frame_segments = _extract_lines(best, weights)
+        lines, frame_segments = _extract_lines(best, weights, self._match_evidence())
         evidence = []
         for ln in lines:
             order = np.argsort(best.t_src[ln.inliers], kind="stable")
@@ -159,13 +182,26 @@ class AudioEngine:
         except FileNotFoundError:  # not calibrated yet (the first bench run): keep every segment
             return 1.0
 
+    def _match_evidence(self) -> float:
+        """Evidence at the calibrated match threshold (0 before a calibration exists)."""
+        try:
+            return float(2.0 ** self.calibration().raw_match - 1.0)
+        except FileNotFoundError:
+            return 0.0
+
     def calibration(self) -> Calibration:
         """The fitted score mapping (``calibration.json`` beside the package)."""
         return _load_calibration(self._calibration_path)
 
 
-def _extract_lines(best: VariantMatches, weights: np.ndarray) -> tuple[list[align.Line], list[align.FrameSegment]]:
-    """Lines of the winning variant, strongest first, and their segments (at most ``MAX_LINES``)."""
+def _extract_lines(
+    best: VariantMatches, weights: np.ndarray, min_evidence: float = 0.0
+) -> tuple[list[align.Line], list[align.FrameSegment]]:
+    """Lines of the winning variant, strongest first, and their segments (at most ``MAX_LINES``).
+
+    The first line is always returned (its evidence is the raw score); further lines (repeats,
+    rearrangements) only while their own evidence reaches ``min_evidence`` (the match threshold).
+    """
     t_src = best.t_src.astype(np.float64)
     t_tgt = best.t_tgt.astype(np.float64)
     t_end = t_src + best.dt_src
@@ -184,6 +220,11 @@ def _extract_lines(best: VariantMatches, weights: np.ndarray) -> tuple[list[alig
         slope, offset, _votes = align.hough_line(t_src[near], t_tgt[near], scale)
         line = align.refine_line(t_src[near], t_tgt[near], slope, offset)
         line = align.Line(line.slope, line.offset, near[line.inliers])
+        if lines:
+            order = np.argsort(t_src[line.inliers], kind="stable")
+            inl = line.inliers[order]
+            if align.window_evidence(t_src[inl], weights[inl], FRAMES_PER_S) < min_evidence:
+                break
         found = align.split_segments(t_src, t_end, weights, line, FRAMES_PER_S)
         if lines and not found:
             break
