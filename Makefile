@@ -6,17 +6,23 @@ PORT ?= 8080
 
 .PHONY: run test lint setup bench-smoke clean
 
-$(VENV)/.installed: requirements/runtime.txt requirements/dev.txt pyproject.toml
+# Runtime only (what `make run` needs): Python packages from PyPI, nothing else.
+$(VENV)/.runtime: requirements/runtime.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements/dev.txt
+	$(PY) -m pip install --quiet -r requirements/runtime.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-setup: $(VENV)/.installed
+# Tests, lint, template validation and the benchmark's pure-Python peers.
+$(VENV)/.dev: $(VENV)/.runtime requirements/dev.txt
+	$(PY) -m pip install --quiet -r requirements/dev.txt
+	touch $@
+
+setup: $(VENV)/.dev
 
 ## Start the whole API locally on http://127.0.0.1:$(PORT) (no AWS account; auth off, logged loudly).
-run: setup
+run: $(VENV)/.runtime
 	MEDIALAYER_AUTH_DISABLED=$${MEDIALAYER_AUTH_DISABLED:-true} PORT=$(PORT) $(PY) -m medialayer_local
 
 ## Run lint, template checks and the test suite (slow benchmarks excluded).

@@ -203,18 +203,25 @@ class PeakRss:
         self.period_s = period_s
         self.baseline = 0
         self.peak = 0
+        self.at_peak = ""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def total(self) -> int:
         import psutil
 
-        total = self.proc.memory_info().rss
+        own = self.proc.memory_info().rss
+        kids: list[str] = []
+        total = own
         for child in self.proc.children(recursive=True):
             try:
-                total += child.memory_info().rss
+                rss = child.memory_info().rss
+                total += rss
+                kids.append(f"{child.name()}:{rss // 2**20}MB:ppid={child.ppid()}:{child.cmdline()[-2:]}")
             except psutil.Error:
                 pass
+        if total > self.peak:
+            self.at_peak = f"self {own // 2**20} MB, children {kids}"
         return int(total)
 
     def _run(self) -> None:
@@ -230,7 +237,9 @@ class PeakRss:
         return max(0, self.peak - self.baseline)
 
     def __enter__(self) -> PeakRss:
-        self.baseline = self.peak = self.total()
+        self.baseline = self.total()
+        self.peak = self.baseline
+        self.at_base = self.at_peak
         self._thread.start()
         return self
 

@@ -4,9 +4,9 @@ match the documented schema.
 
 The app runs in this process (uvicorn on a free loopback port) with a fetcher resolver that resolves
 nothing, and the suite's guard refuses any off-loopback connect, so generated URLs never leave the
-machine. schemathesis itself runs as its CLI in a child process: importing it into the pytest process
-makes later failure reports crash pytest on CPython 3.11.7 ("AST constructor recursion depth mismatch",
-pytest-dev/pytest#10763). Bounded: ``MEDIALAYER_CONTRACT_EXAMPLES`` per operation (default 25).
+machine. schemathesis itself runs as its CLI in a child process (the same command one would run by hand),
+which keeps its pytest plugin, hypothesis settings and worker threads out of this suite's process.
+Bounded: ``MEDIALAYER_CONTRACT_EXAMPLES`` per operation (default 25).
 """
 
 from __future__ import annotations

@@ -15,8 +15,10 @@ needs no second pass over the pixels.
 
 from __future__ import annotations
 
-import cv2
+from functools import lru_cache
+
 import numpy as np
+from scipy.fft import dctn
 
 GRID = 32
 KEEP = 8
@@ -72,6 +74,26 @@ def _crop(frame: np.ndarray, box: tuple[int, int, int, int], view: tuple[float, 
     return frame[y0 : y0 + ch, x0 : x0 + cw]
 
 
+@lru_cache(maxsize=256)
+def _area_weights(n_in: int, n_out: int) -> np.ndarray:
+    """``(n_out, n_in)`` matrix averaging each output cell's share of the input (area resampling)."""
+    edges = np.arange(n_out + 1, dtype=np.float64) * (n_in / n_out)
+    lo, hi = edges[:-1, None], edges[1:, None]
+    cells = np.arange(n_in, dtype=np.float64)[None, :]
+    overlap = np.clip(np.minimum(hi, cells + 1) - np.maximum(lo, cells), 0.0, None)
+    return (overlap / overlap.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def area_resize(image: np.ndarray, size: int) -> np.ndarray:
+    """Resample a 2-D image to ``size`` x ``size`` by area averaging, as float32.
+
+    Equal to OpenCV's ``INTER_AREA`` when shrinking; written with two small matrix products so the video
+    functions need no OpenCV (it would push them past Lambda's 250 MB package limit).
+    """
+    h, w = image.shape
+    return _area_weights(h, size) @ image.astype(np.float32) @ _area_weights(w, size).T
+
+
 def _descriptor(small: np.ndarray) -> np.ndarray | None:
     """Descriptor of one ``GRID`` x ``GRID`` float32 image, or None when it is flat.
 
@@ -83,7 +105,7 @@ def _descriptor(small: np.ndarray) -> np.ndarray | None:
     if spread < FLAT_STD:
         return None
     norm = np.clip((small - med) / spread, -3.0, 3.0) * _WIN
-    coeffs = cv2.dct(norm)[:KEEP, :KEEP][_MASK]
+    coeffs = dctn(norm, type=2, norm="ortho")[:KEEP, :KEEP][_MASK]
     length = float(np.linalg.norm(coeffs))
     return coeffs / length if length > 1e-6 else None
 
@@ -94,8 +116,7 @@ def describe(
     """``(n, KEEP*KEEP-1)`` float32 unit-norm descriptors of one view of ``frames`` ((n, H, W) uint8)."""
     out = np.zeros((frames.shape[0], int(_MASK.sum())), dtype=np.float32)
     for k, frame in enumerate(frames):
-        small = cv2.resize(_crop(frame, box, view), (GRID, GRID), interpolation=cv2.INTER_AREA)
-        d = _descriptor(small.astype(np.float32))
+        d = _descriptor(area_resize(_crop(frame, box, view), GRID))
         if d is not None:
             out[k] = d
     return out

@@ -51,8 +51,10 @@ class AudioEvidence:
 
 def compare_audio(source: Any | None, target: Any | None) -> AudioEvidence | None:
     """Compare two soundtrack signatures; ``None`` when either is missing."""
+    if source is None or target is None:
+        return None
     engine = audio_engine()
-    if engine is None or source is None or target is None:
+    if engine is None:
         return None
     try:
         calibration = engine.calibration()

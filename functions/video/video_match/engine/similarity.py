@@ -87,13 +87,32 @@ def _top_mean(best: np.ndarray) -> float:
 def rank_variants(
     source: VideoSignature, target: VideoSignature, keep: int = 2
 ) -> list[tuple[Variant, np.ndarray, float]]:
-    """The ``keep`` best variants as ``(variant, matrix, statistic)``, best first."""
-    ranked = []
-    for variant in variants():
-        s = matrix(source, target, variant)
-        if s.size == 0:
-            continue
-        stat = max(_top_mean(s.max(axis=1)), _top_mean(s.max(axis=0)))
-        ranked.append((variant, s, stat))
+    """The ``keep`` best variants as ``(variant, matrix, statistic)``, best first.
+
+    All matrices are computed in four stacked matrix products (every source view against the full
+    target, the full source against every target view, each plain and mirrored).
+    """
+    names = [name for name in views() if name != FULL]
+    signs = target.mirror_signs.astype(np.float32)
+    src = {k: source.descriptors[k].astype(np.float32) for k in [FULL, *names]}
+    tgt = {k: target.descriptors[k].astype(np.float32) for k in [FULL, *names]}
+    n, m = src[FULL].shape[0], tgt[FULL].shape[0]
+    if n == 0 or m == 0:
+        return []
+    ranked: list[tuple[Variant, np.ndarray, float]] = []
+    for mirrored in (False, True):
+        t_full = tgt[FULL] * signs if mirrored else tgt[FULL]
+        src_stack = np.concatenate([src[FULL], *(src[k] for k in names)])  # ((1 + V) n, d)
+        by_source = (src_stack @ t_full.T).reshape(1 + len(names), n, m)
+        tgt_stack = np.concatenate([tgt[k] for k in names])  # (V m, d)
+        if mirrored:
+            tgt_stack = tgt_stack * signs
+        by_target = (src[FULL] @ tgt_stack.T).reshape(n, len(names), m).transpose(1, 0, 2)
+        mats = [((FULL, FULL), by_source[0])]
+        mats += [((k, FULL), by_source[1 + v]) for v, k in enumerate(names)]
+        mats += [((FULL, k), by_target[v]) for v, k in enumerate(names)]
+        for (sv, tv), mat in mats:
+            stat = max(_top_mean(mat.max(axis=1)), _top_mean(mat.max(axis=0)))
+            ranked.append((Variant(sv, tv, mirrored), mat, stat))
     ranked.sort(key=lambda r: -r[2])
-    return ranked[:keep]
+    return [(v, np.ascontiguousarray(mat), stat) for v, mat, stat in ranked[:keep]]
