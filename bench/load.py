@@ -277,8 +277,11 @@ class RssSampler:
         import psutil
 
         total = self.proc.memory_info().rss
+        mine = self.proc.cmdline()
         for child in self.proc.children(recursive=True):
             try:
+                if child.cmdline() == mine:
+                    continue  # forked for subprocess but not yet exec'd: its RSS is the server's shared pages
                 total += child.memory_info().rss
             except psutil.Error:
                 pass

@@ -170,6 +170,7 @@ def test_signature_pickles_and_compare_is_pure(engine, tmp_path):
     assert first.details == second.details
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 def test_pillow_bomb_limit_holds_even_under_looser_caps(tmp_path):
     # 64 MP: above Pillow's lowered MAX_IMAGE_PIXELS (50 MP) but under these caps: still refused
     path = tmp_path / "warn.png"

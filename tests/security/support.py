@@ -211,13 +211,17 @@ class PeakRss:
         import psutil
 
         own = self.proc.memory_info().rss
+        mine = self.proc.cmdline()
         kids: list[str] = []
         total = own
         for child in self.proc.children(recursive=True):
             try:
+                if child.cmdline() == mine:
+                    # forked for subprocess (preexec_fn) but not yet exec'd: its RSS is our shared pages
+                    continue
                 rss = child.memory_info().rss
                 total += rss
-                kids.append(f"{child.name()}:{rss // 2**20}MB:ppid={child.ppid()}:{child.cmdline()[-2:]}")
+                kids.append(f"{child.name()}:{rss // 2**20}MB")
             except psutil.Error:
                 pass
         if total > self.peak:

@@ -1,10 +1,13 @@
 """The image engine: decode -> content box -> global hash + ORB features; compare in two stages.
 
-``fingerprint`` does all per-file work once (decode, trim, hash, features), so ``compare`` is cheap and
-pure. ``compare`` always scores the global hash (with dihedral variants); unless the hash alone is
-already decisive it verifies geometry with local features against the source and, when that is not
-already strong, against the mirrored source; the evidence is fused into one raw score
-(:mod:`image_match.engine.fuse`) that the fitted calibration maps onto the public score.
+``fingerprint`` does all per-file work once (decode at 640 px long side, trim bars, hash the content
+box, 2,000 ORB features), so ``compare`` is cheap and pure. ``compare`` always scores the global hash
+(with dihedral variants); unless the hash alone is decisive (a near-duplicate) it verifies geometry
+with local features in up to four stages, cheapest first, stopping once the evidence is strong
+(:func:`_verify_staged`: direct, mirrored, inset, mirrored inset); the evidence is fused into one raw
+score (:mod:`image_match.engine.fuse`) that the fitted calibration maps onto the public score.
+Signatures keep the working grayscale image so that the mirrored and half-size stages can be computed
+in ``compare`` only for the pairs that need them.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ ENGINE_VERSION = "image-1.1"
 WORKING_LONG_SIDE = 640
 CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "calibration.json"
 HASH_DECISIVE_BITS = 16  # hash distance at or below this (of 256): near-duplicate, no geometry needed
-GEOMETRY_STRONG = 0.9  # geometry_score at or above this: no need to also try the mirror
-INSET_GATE = 0.5  # below this after direct + mirror, also try the picture-in-picture stage
+GEOMETRY_STRONG = 0.9  # geometry_score at or above this after the direct stage: stop there
+INSET_GATE = 0.5  # geometry_score below this after a stage: run the next (inset, then mirrored inset)
 
 
 @dataclass
