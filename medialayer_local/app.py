@@ -13,4 +13,7 @@ from video_match.app import comparer as video_comparer
 
 
 def create_app(**kwargs: Any) -> FastAPI:
-    return build_app({"image": image_comparer, "audio": audio_comparer, "video": video_comparer}, **kwargs)
+    settings = kwargs.get("settings")
+    return build_app(
+        {"image": image_comparer, "audio": audio_comparer, "video": lambda: video_comparer(settings)}, **kwargs
+    )

@@ -9,11 +9,12 @@ medium's :class:`~medialayer.pipeline.FileComparer`; ``None`` means the engine h
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,16 @@ def build_app(
     cache: dict[str, FileComparer] = {}
     lock = threading.Lock()
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        for comparer in cache.values():
+            close = getattr(comparer, "close", None)
+            if callable(close):
+                close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="MediaLayer Match",
         version="0.1.0",
         description="Compare two images, audio files or videos by URL: how alike they are, and where.",
@@ -179,7 +189,9 @@ def build_app(
         codes = {404: "not_found", 405: "method_not_allowed"}
         err = MediaLayerError(str(exc.detail))
         err.code, err.status = codes.get(exc.status_code, "invalid_request"), exc.status_code
-        return error_response(err)
+        response = error_response(err)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

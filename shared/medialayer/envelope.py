@@ -39,9 +39,7 @@ class MatchResponse(BaseModel):
     processing_time_ms: int = Field(ge=0, description="All server-side work: fetch, decode, match.")
     media_type: MediaType
     matched_segments: list[Segment] = Field(description="Always [] for images.")
-    details: dict[str, Any] | None = Field(
-        None, description="Only present when the request asked for `details: true`."
-    )
+    details: dict[str, Any] | None = Field(None, description="Only present when the request asked for `details: true`.")
 
 
 class ErrorDetail(BaseModel):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import ssl
 import tempfile
 import threading
@@ -57,9 +58,7 @@ class FetchPolicy:
     resolver: Resolver = field(default=system_resolver)
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings | None = None, resolver: Resolver = system_resolver
-    ) -> FetchPolicy:
+    def from_settings(cls, settings: Settings | None = None, resolver: Resolver = system_resolver) -> FetchPolicy:
         s = settings or get_settings()
         return cls(
             allowlist=s.private_host_allowlist,
@@ -73,9 +72,36 @@ class FetchPolicy:
 
 
 class _Deadline:
+    """The total time budget of one download, redirects included.
+
+    Reads are bounded one by one by the read timeout; a server that drips headers or body slowly enough
+    to dodge it is cut off by a watchdog that shuts the socket down when the budget is spent.
+    """
+
     def __init__(self, seconds: float, cancel: threading.Event | None) -> None:
         self.end = time.monotonic() + seconds
         self.cancel = cancel
+        self._timers: list[threading.Timer] = []
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self.end
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut ``sock`` down when the deadline passes (until :meth:`disarm`)."""
+
+        def cut() -> None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+        timer = threading.Timer(max(0.0, self.end - time.monotonic()), cut)
+        timer.daemon = True
+        timer.start()
+        self._timers.append(timer)
+
+    def disarm(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
 
     def remaining(self) -> float:
         if self.cancel is not None and self.cancel.is_set():
@@ -86,16 +112,26 @@ class _Deadline:
         return left
 
 
-def _pool(
-    target: VettedUrl, address: str, policy: FetchPolicy, deadline: _Deadline
-) -> urllib3.HTTPConnectionPool:
+def _watched(base: type, deadline: _Deadline) -> type:
+    """A connection class whose socket the deadline's watchdog cuts once the total budget is spent."""
+
+    class WatchedConnection(base):  # type: ignore[misc, valid-type]
+        def connect(self) -> None:
+            super().connect()
+            if self.sock is not None:
+                deadline.watch(self.sock)
+
+    return WatchedConnection
+
+
+def _pool(target: VettedUrl, address: str, policy: FetchPolicy, deadline: _Deadline) -> urllib3.HTTPConnectionPool:
     timeout = urllib3.Timeout(
         connect=min(policy.connect_timeout_s, deadline.remaining()),
         read=min(policy.read_timeout_s, deadline.remaining()),
     )
     if target.scheme == "https":
         context = ssl.create_default_context()
-        return urllib3.HTTPSConnectionPool(
+        pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
             address,
             target.port,
             maxsize=1,
@@ -105,7 +141,10 @@ def _pool(
             server_hostname=target.host,
             assert_hostname=target.host,
         )
-    return urllib3.HTTPConnectionPool(address, target.port, maxsize=1, timeout=timeout, retries=False)
+    else:
+        pool = urllib3.HTTPConnectionPool(address, target.port, maxsize=1, timeout=timeout, retries=False)
+    pool.ConnectionCls = _watched(pool.ConnectionCls, deadline)
+    return pool
 
 
 def _open(target: VettedUrl, policy: FetchPolicy, deadline: _Deadline) -> urllib3.BaseHTTPResponse:
@@ -131,6 +170,8 @@ def _open(target: VettedUrl, policy: FetchPolicy, deadline: _Deadline) -> urllib
         except ReadTimeoutError as exc:
             raise FetchFailed("the server did not answer in time") from exc
         except (ProtocolError, HTTPError) as exc:
+            if deadline.expired():
+                raise FetchFailed("the download took longer than allowed") from exc
             raise FetchFailed("the server closed the connection") from exc
     if isinstance(last_error, ConnectTimeoutError):
         raise FetchFailed("connecting to the server timed out") from last_error
@@ -176,7 +217,9 @@ def _stream_to(
             fh.write(chunk)  # type: ignore[attr-defined]
     except ReadTimeoutError as exc:
         raise FetchFailed("the server stopped sending data") from exc
-    except (ProtocolError, HTTPError) as exc:
+    except (ProtocolError, HTTPError, OSError) as exc:
+        if deadline.expired():
+            raise FetchFailed("the download took longer than allowed") from exc
         raise FetchFailed("the connection closed before the whole file arrived") from exc
     if not sniffed and head:
         _check_head(head, medium)
@@ -207,6 +250,14 @@ def fetch_to_file(
     :class:`FileTooLarge`, or :class:`UnsupportedMedia` (first bytes are not the route's medium).
     """
     deadline = _Deadline(policy.total_timeout_s, cancel)
+    try:
+        return _follow(url, max_bytes=max_bytes, policy=policy, medium=medium, deadline=deadline)
+    finally:
+        deadline.disarm()
+
+
+def _follow(url: str, *, max_bytes: int, policy: FetchPolicy, medium: MediaType | None, deadline: _Deadline) -> Path:
+    """Follow redirects by hand (each hop vetted again) and download the final answer."""
     current = url
     for hop in range(policy.max_redirects + 1):
         target = vet_url(current, resolver=policy.resolver, allowlist=policy.allowlist)
@@ -218,7 +269,10 @@ def fetch_to_file(
                     raise FetchFailed(f"the server answered {response.status} without a Location")
                 if hop == policy.max_redirects:
                     raise FetchFailed(f"more than {policy.max_redirects} redirects")
-                current = urljoin(target.url, location)
+                try:
+                    current = urljoin(target.url, location)
+                except ValueError as exc:
+                    raise InvalidUrl("the server redirected to a malformed URL") from exc
                 continue
             if not 200 <= response.status < 300:
                 raise FetchFailed(f"the server answered HTTP {response.status}")

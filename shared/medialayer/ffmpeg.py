@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import resource
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,11 +51,15 @@ def _demuxer_list(demuxers: Sequence[str]) -> str:
     return ",".join(demuxers)
 
 
-def _limits(memory_bytes: int, cpu_seconds: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+def _limited(cmd: list[str], memory_bytes: int, cpu_seconds: int) -> list[str]:
+    """Wrap ``cmd`` so it runs under rlimits (address space, CPU seconds, no core, few files).
+
+    The limits are set by ``/bin/sh`` just before ``exec``, not by a ``preexec_fn``: forking a threaded
+    server and running Python in the child before exec is unsafe (it can deadlock on a lock held by
+    another thread at fork time).
+    """
+    script = f'ulimit -v {memory_bytes // 1024} && ulimit -t {cpu_seconds} && ulimit -c 0 && ulimit -n 64 && exec "$@"'
+    return ["/bin/sh", "-c", script, "ffmpeg-limited", *cmd]
 
 
 @dataclass(frozen=True)
@@ -100,11 +103,10 @@ def run_ffmpeg(
     ]
     try:
         proc = subprocess.run(
-            cmd,
+            _limited(cmd, memory_bytes, int(timeout_s) + 1),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=timeout_s,
-            preexec_fn=lambda: _limits(memory_bytes, int(timeout_s) + 1),
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
@@ -155,11 +157,10 @@ def probe(path: Path, *, demuxers: Sequence[str], timeout_s: float = 10.0) -> Me
     ]
     try:
         proc = subprocess.run(
-            cmd,
+            _limited(cmd, DEFAULT_MEMORY_BYTES, int(timeout_s) + 1),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=timeout_s,
-            preexec_fn=lambda: _limits(DEFAULT_MEMORY_BYTES, int(timeout_s) + 1),
             check=False,
         )
     except subprocess.TimeoutExpired as exc:

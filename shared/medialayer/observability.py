@@ -33,9 +33,7 @@ def record_result(medium: str, status: int, code: str | None, elapsed_ms: float)
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     if code is not None:
         metrics.add_metric(name=f"Error_{code}", unit=MetricUnit.Count, value=1)
-    logger.info(
-        "match finished", extra={"medium": medium, "status": status, "code": code, "ms": round(elapsed_ms)}
-    )
+    logger.info("match finished", extra={"medium": medium, "status": status, "code": code, "ms": round(elapsed_ms)})
 
 
 def lambda_entry(app_factory: Callable[..., FastAPI], medium: str) -> Callable[[dict[str, Any], Any], dict]:

@@ -41,12 +41,8 @@ class Settings(BaseSettings):
         "",
         description="AWS: Secrets Manager secret or SSM parameter (prefix ssm:) holding the proxy secrets.",
     )
-    keys_table: str = Field(
-        "", description="AWS: DynamoDB table of hashed enterprise keys (empty: in-memory)."
-    )
-    counters_table: str = Field(
-        "", description="AWS: DynamoDB table of rate-limit counters (empty: in-memory)."
-    )
+    keys_table: str = Field("", description="AWS: DynamoDB table of hashed enterprise keys (empty: in-memory).")
+    counters_table: str = Field("", description="AWS: DynamoDB table of rate-limit counters (empty: in-memory).")
     key_pepper: str = Field("", description="Extra secret mixed into enterprise key hashes.")
     demo_requests_per_window: int = Field(10, ge=0)
     demo_window_s: int = Field(60, ge=1)
@@ -55,9 +51,7 @@ class Settings(BaseSettings):
     # --- video fan-out -----------------------------------------------------------------------------
     staging_bucket: str = Field("", description="AWS: S3 bucket for staged media (empty: local directory).")
     staging_dir: str = Field("", description="Local staging directory (default: a temp dir).")
-    state_machine_arn: str = Field(
-        "", description="AWS: Express state machine for video (empty: local pool)."
-    )
+    state_machine_arn: str = Field("", description="AWS: Express state machine for video (empty: local pool).")
     local_workers: int = Field(2, ge=1, le=32, description="Local process-pool size for the video fan-out.")
 
     # --- server ------------------------------------------------------------------------------------

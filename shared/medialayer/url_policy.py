@@ -128,9 +128,7 @@ def _allowed_private(host: str, port: int, allowlist: Iterable[str]) -> bool:
     return any(entry in names for entry in allowlist)
 
 
-def vet_url(
-    url: str, *, resolver: Resolver = system_resolver, allowlist: frozenset[str] = frozenset()
-) -> VettedUrl:
+def vet_url(url: str, *, resolver: Resolver = system_resolver, allowlist: frozenset[str] = frozenset()) -> VettedUrl:
     """Parse, normalise and vet ``url``; raises :class:`InvalidUrl` when any resolved address is refused."""
     parts = _split(url)
     scheme = parts.scheme.lower()

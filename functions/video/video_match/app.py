@@ -12,15 +12,16 @@ from fastapi import FastAPI
 
 from medialayer.api import build_app
 from medialayer.pipeline import FileComparer
-from medialayer.settings import get_settings
+from medialayer.settings import Settings, get_settings
 
 
-def comparer() -> FileComparer:
+def comparer(settings: Settings | None = None) -> FileComparer:
     """The video comparer behind ``/video/match`` (loaded on first use)."""
     from video_match.fanout import build_comparer
 
-    return build_comparer(get_settings())
+    return build_comparer(settings or get_settings())
 
 
 def create_app(**kwargs: Any) -> FastAPI:
-    return build_app({"video": comparer}, **kwargs)
+    settings = kwargs.get("settings")
+    return build_app({"video": lambda: comparer(settings)}, **kwargs)

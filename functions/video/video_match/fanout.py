@@ -71,6 +71,12 @@ class FanOutComparer:
         """The video engine's fitted score mapping."""
         return self.engine.calibration()
 
+    def close(self) -> None:
+        """Release the runner's workers (the local process pool); called at server shutdown."""
+        close = getattr(self.runner, "close", None)
+        if callable(close):
+            close()
+
     def compare_files(self, source: Path, target: Path, caps: MediaCaps) -> Comparison:
         """Compare two fetched, sniffed files; raises our typed errors."""
         infos = [self.engine.probe(path, caps) for path in (source, target)]

@@ -142,9 +142,12 @@ class AudioEngine:
             idx = ln.inliers[order]
             evidence.append(round(align.window_evidence(best.t_src[idx], weights[idx], FRAMES_PER_S), 3))
         raw = raw_from_evidence(max(evidence)) if evidence else 0.0
-        # A segment is reported only when its own evidence would pass the match threshold.
+        # A segment is reported only when its own evidence would pass the match threshold — except
+        # that a matching pair always keeps its strongest segment.
         segments = [self._segment(fs, best) for fs in frame_segments]
         keep = [i for i, s in enumerate(segments) if s.score >= MATCH_SCORE]
+        if not keep and segments and self._calibrated(raw) >= MATCH_SCORE:
+            keep = [max(range(len(segments)), key=lambda i: frame_segments[i].evidence)]
         segments = [segments[i] for i in keep]
         frame_segments = [frame_segments[i] for i in keep]
         details.update(
