@@ -36,7 +36,8 @@ except ImportError:  # pragma: no cover - pillow-heif is a runtime requirement
 # Pillow's global guard: never above our default cap (per-call caps are checked explicitly below), and
 # its bomb warning is an error. Set once, process-wide: ``warnings.catch_warnings`` is not thread-safe
 # and the pipeline fingerprints both files in two threads.
-Image.MAX_IMAGE_PIXELS = DEFAULT_CAPS["image"].max_pixels
+PIXEL_LIMIT: int = DEFAULT_CAPS["image"].max_pixels or 50_000_000
+Image.MAX_IMAGE_PIXELS = PIXEL_LIMIT
 warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
 ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF", "AVIF", "MPO"})
@@ -70,8 +71,9 @@ def decode(path: Path, caps: MediaCaps | None = None, working_long_side: int = 6
     """
     caps = caps or DEFAULT_CAPS["image"]
     max_pixels = caps.max_pixels or DEFAULT_CAPS["image"].max_pixels or 50_000_000
-    # never above Pillow's own guard either, whatever the warning filters of the host process say
-    max_pixels = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
+    # never above our own process-wide limit, whatever another library in the host process did to Pillow's
+    # global guard (some set ``Image.MAX_IMAGE_PIXELS = None``) or to the warning filters
+    max_pixels = min(max_pixels, PIXEL_LIMIT)
     try:
         with Image.open(path) as im:
             return _decode_open(im, max_pixels, working_long_side)
