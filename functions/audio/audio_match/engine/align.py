@@ -135,10 +135,20 @@ def window_evidence(ts: np.ndarray, weights: np.ndarray, frames_per_s: float) ->
 
 
 def split_segments(
-    t_src: np.ndarray, t_end: np.ndarray, weights: np.ndarray, line: Line, frames_per_s: float
+    t_src: np.ndarray,
+    t_end: np.ndarray,
+    weights: np.ndarray,
+    line: Line,
+    frames_per_s: float,
+    *,
+    keep_best: bool = False,
 ) -> list[FrameSegment]:
     """Segments of one line: the best run of its matches (``best_run``), then further runs left and
-    right of it while they still hold MIN_SEGMENT_MATCHES; short or thin runs are dropped."""
+    right of it while they still hold MIN_SEGMENT_MATCHES; short or thin runs are dropped.
+
+    With ``keep_best`` (the line that carries the score) the result is never empty while the line has
+    matches: if every run was dropped, the best (densest) run is returned anyway, so a pair whose
+    evidence says "match" always gets a segment."""
     if line.inliers.size == 0:
         return []
     order = np.argsort(t_src[line.inliers], kind="stable")
@@ -156,23 +166,41 @@ def split_segments(
         if score < MIN_SEGMENT_MATCHES:
             continue
         pending.extend([(lo, lo + i), (lo + j, hi)])
-        first, last = anchors[lo + i], anchors[lo + j - 1]
-        piece = idx[(t_src[idx] >= first) & (t_src[idx] <= last)]
-        start = float(first)
-        end = float(t_end[piece].max())
-        length_s = (end - start) / frames_per_s
+        seg = _frame_segment(t_src, t_end, weights, line, idx, anchors[lo + i], anchors[lo + j - 1], frames_per_s)
+        length_s = (seg.src_end - seg.src_start) / frames_per_s
         if length_s < MIN_SEGMENT_S or (j - i) < MIN_MATCHES_PER_S * length_s:
             continue
-        segments.append(
-            FrameSegment(
-                src_start=start,
-                src_end=end,
-                tgt_start=line.slope * start + line.offset,
-                tgt_end=line.slope * end + line.offset,
-                slope=line.slope,
-                offset=line.offset,
-                matches=int(piece.size),
-                evidence=window_evidence(t_src[piece], weights[piece], frames_per_s),
+        segments.append(seg)
+    if not segments and keep_best:
+        i, j, _ = best_run(anchors, cost)
+        if j > i:
+            segments.append(
+                _frame_segment(t_src, t_end, weights, line, idx, anchors[i], anchors[j - 1], frames_per_s)
             )
-        )
     return sorted(segments, key=lambda s: s.src_start)
+
+
+def _frame_segment(
+    t_src: np.ndarray,
+    t_end: np.ndarray,
+    weights: np.ndarray,
+    line: Line,
+    idx: np.ndarray,
+    first: float,
+    last: float,
+    frames_per_s: float,
+) -> FrameSegment:
+    """The segment of ``line`` spanning source anchors ``first``..``last`` (inliers ``idx``, sorted)."""
+    piece = idx[(t_src[idx] >= first) & (t_src[idx] <= last)]
+    start = float(first)
+    end = float(t_end[piece].max())
+    return FrameSegment(
+        src_start=start,
+        src_end=end,
+        tgt_start=line.slope * start + line.offset,
+        tgt_end=line.slope * end + line.offset,
+        slope=line.slope,
+        offset=line.offset,
+        matches=int(piece.size),
+        evidence=window_evidence(t_src[piece], weights[piece], frames_per_s),
+    )

@@ -228,7 +228,7 @@ def _extract_lines(
             inl = line.inliers[order]
             if align.window_evidence(t_src[inl], weights[inl], FRAMES_PER_S) < min_evidence:
                 break
-        found = align.split_segments(t_src, t_end, weights, line, FRAMES_PER_S)
+        found = align.split_segments(t_src, t_end, weights, line, FRAMES_PER_S, keep_best=not lines)
         if lines and not found:
             break
         lines.append(line)

@@ -27,6 +27,10 @@ N_DT = 72
 N_KEYS = N_F1 * N_DLF * N_DT
 #: Target keys occurring more often than this carry no information (stationary repeats): skipped.
 MAX_HITS_PER_KEY = 24
+#: Screening stops at one variant when its offset-peak count (on the screening subset) is at least
+#: DECISIVE_MIN_PEAK and DECISIVE_RATIO times the runner-up's: only that variant is matched in full.
+DECISIVE_MIN_PEAK = 64
+DECISIVE_RATIO = 1.25
 
 
 @dataclass(frozen=True)
@@ -166,15 +170,22 @@ def search(
     """Match the grid's variants, best first.
 
     Two stages keep this cheap: every variant is screened with every ``screen_every``-th source pair,
-    then the ``keep`` best screened variants (and the identity) are matched with all pairs. The
-    returned list holds only those fully matched variants, sorted by their offset-peak count.
+    then the ``keep`` best screened variants (and the identity) are matched with all pairs — or, when
+    one variant wins the screening decisively (``DECISIVE_RATIO``), only that one. The returned list
+    holds only those fully matched variants, sorted by their offset-peak count.
     """
     grid = grid or variant_grid()
     table = KeyTable.build(keys_of(tgt))
     if screen_every > 1 and len(grid) > keep + 1:
         few = subsample(src, screen_every)
         screened = [match_variant(few, table, tgt.t1, v).peak_count for v in grid]
-        ranked = sorted(range(1, len(grid)), key=lambda i: -screened[i])
-        grid = [grid[0], *(grid[i] for i in ranked[:keep])]
+        ranked = sorted(range(len(grid)), key=lambda i: -screened[i])
+        top, runner_up = screened[ranked[0]], screened[ranked[1]]
+        if top >= DECISIVE_MIN_PEAK and top >= DECISIVE_RATIO * runner_up:
+            # A decisive screening winner: its full match would win anyway; the others are not needed.
+            grid = [grid[ranked[0]]]
+        else:
+            ranked = [i for i in ranked if i != 0]
+            grid = [grid[0], *(grid[i] for i in ranked[:keep])]
     full = [match_variant(src, table, tgt.t1, v) for v in grid]
     return sorted(full, key=lambda r: -r.peak_count)
