@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from audio_match.engine.align import best_run, window_evidence
+from audio_match.engine.align import Line, best_run, split_segments, window_evidence
 
 
 def _brute_run(ts: np.ndarray, cost: float) -> float:
@@ -39,3 +39,26 @@ def test_window_evidence_is_densest_window() -> None:
     w = np.array([1.0, 1.0, 1.0, 5.0, 5.0])
     assert window_evidence(ts, w, frames_per_s=62.5) == 10.0  # 10 s = 625 frames: the last two only
     assert window_evidence(np.zeros(0), np.zeros(0), 62.5) == 0.0
+
+
+def _sparse_line(n: int = 6) -> tuple[np.ndarray, np.ndarray, np.ndarray, Line]:
+    """``n`` matches on the identity line, too few for a regular segment (MIN_SEGMENT_MATCHES)."""
+    t_src = np.arange(n, dtype=np.float64) * 10.0 + 100.0
+    return t_src, t_src + 5.0, np.ones(n, np.float32), Line(1.0, 0.0, np.arange(n))
+
+
+def test_split_segments_drops_a_thin_line_by_default() -> None:
+    t_src, t_end, w, line = _sparse_line()
+    assert split_segments(t_src, t_end, w, line, 62.5) == []
+
+
+def test_split_segments_keeps_the_best_run_of_the_scoring_line() -> None:
+    t_src, t_end, w, line = _sparse_line()
+    (seg,) = split_segments(t_src, t_end, w, line, 62.5, keep_best=True)
+    assert seg.src_start == 100.0 and seg.src_end == 155.0
+    assert seg.tgt_start == pytest.approx(100.0) and seg.matches == 6
+
+
+def test_split_segments_keep_best_on_an_empty_line() -> None:
+    t_src, t_end, w, _ = _sparse_line()
+    assert split_segments(t_src, t_end, w, Line(1.0, 0.0, np.zeros(0, np.int64)), 62.5, keep_best=True) == []

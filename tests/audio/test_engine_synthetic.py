@@ -134,3 +134,15 @@ def test_chunk_signatures_concatenate_onto_one_timeline(engine: AudioEngine) -> 
     result = engine.compare(joined, engine.fingerprint_samples(excerpt, SR))
     assert result.segments[0].source_start == pytest.approx(25.0, abs=0.5)
     assert result.details["segments"][0]["offset_s"] == pytest.approx(-25.0, abs=0.05)
+
+
+def test_decisive_screening_matches_one_variant_in_full(engine: AudioEngine) -> None:
+    from audio_match.engine.matching import Variant, search
+
+    # Identity plus variants far from it: a self-copy wins the screening by a wide margin.
+    grid = [Variant("speed", 1.0)] + [Variant(k, f) for k in ("speed", "tempo") for f in (0.9, 0.92, 1.08, 1.1)]
+    src = engine.fingerprint_samples(notes(30.0, seed=11), SR).pairs
+    results = search(src, src, grid)
+    assert len(results) == 1 and results[0].variant == Variant("speed", 1.0)
+    unrelated = engine.fingerprint_samples(notes(30.0, seed=12), SR).pairs
+    assert len(search(src, unrelated, grid)) == 7  # no decisive winner: identity + shortlist in full

@@ -174,9 +174,7 @@ def split_segments(
     if not segments and keep_best:
         i, j, _ = best_run(anchors, cost)
         if j > i:
-            segments.append(
-                _frame_segment(t_src, t_end, weights, line, idx, anchors[i], anchors[j - 1], frames_per_s)
-            )
+            segments.append(_frame_segment(t_src, t_end, weights, line, idx, anchors[i], anchors[j - 1], frames_per_s))
     return sorted(segments, key=lambda s: s.src_start)
 
 
