@@ -146,3 +146,12 @@ def test_decisive_screening_matches_one_variant_in_full(engine: AudioEngine) -> 
     assert len(results) == 1 and results[0].variant == Variant("speed", 1.0)
     unrelated = engine.fingerprint_samples(notes(30.0, seed=12), SR).pairs
     assert len(search(src, unrelated, grid)) == 7  # no decisive winner: identity + shortlist in full
+
+
+def test_full_copy_segment_snaps_to_the_file_edges(engine: AudioEngine) -> None:
+    src = notes(20.0, seed=13)
+    sig = engine.fingerprint_samples(src, SR)
+    seg = max(engine.compare(sig, sig).segments, key=lambda s: s.source_end - s.source_start)
+    assert seg.source_start == pytest.approx(0.0, abs=0.05) and seg.target_start == pytest.approx(0.0, abs=0.05)
+    assert seg.source_end == pytest.approx(sig.duration_s, abs=0.05)
+    assert seg.target_end == pytest.approx(sig.duration_s, abs=0.05)

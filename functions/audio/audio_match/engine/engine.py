@@ -13,6 +13,7 @@ from scipy.signal import resample_poly
 from audio_match.engine import align
 from audio_match.engine.decode import decode_mono
 from audio_match.engine.landmarks import (
+    DT_MAX,
     FRAMES_PER_S,
     HOP,
     N_FFT,
@@ -34,6 +35,9 @@ MIN_PAIRS = 20
 #: Seconds from a frame index to the centre of its analysis window.
 _FRAME_S = HOP / SAMPLE_RATE
 _CENTRE_S = N_FFT / 2 / SAMPLE_RATE
+#: A segment ending this close to a file's start or end is extended to it: landmark pairs span up to
+#: DT_MAX frames, so the first / last second of a file holds few anchors and a copy's edge shows late.
+EDGE_SNAP_S = DT_MAX / FRAMES_PER_S + _CENTRE_S
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,7 @@ class AudioEngine:
         raw = raw_from_evidence(max(evidence)) if evidence else 0.0
         # A segment is reported only when its own evidence would pass the match threshold — except
         # that a matching pair always keeps its strongest segment.
-        segments = [self._segment(fs, best) for fs in frame_segments]
+        segments = [self._segment(fs, source.duration_s, target.duration_s) for fs in frame_segments]
         keep = [i for i, s in enumerate(segments) if s.score >= MATCH_SCORE]
         if not keep and segments and self._calibrated(raw) >= MATCH_SCORE:
             keep = [max(range(len(segments)), key=lambda i: frame_segments[i].evidence)]
@@ -170,12 +174,22 @@ class AudioEngine:
         )
         return Comparison(raw_score=raw, segments=segments, details=details)
 
-    def _segment(self, fs: align.FrameSegment, best: VariantMatches) -> MatchedSegment:
+    def _segment(self, fs: align.FrameSegment, src_dur: float, tgt_dur: float) -> MatchedSegment:
+        s0, s1 = _seconds(fs.src_start), _seconds(fs.src_end)
+        t0, t1 = _seconds(fs.tgt_start), _seconds(fs.tgt_end)
+        slope = fs.slope if fs.slope > 0 else 1.0
+        # Snap to file edges along the line (both timelines move together, so the alignment holds).
+        lead = min(s0, t0 / slope)
+        if 0.0 < lead <= EDGE_SNAP_S:
+            s0, t0 = s0 - lead, t0 - lead * slope
+        tail = min(src_dur - s1, (tgt_dur - t1) / slope)
+        if 0.0 < tail <= EDGE_SNAP_S:
+            s1, t1 = s1 + tail, t1 + tail * slope
         return MatchedSegment(
-            source_start=_seconds(fs.src_start),
-            source_end=_seconds(fs.src_end),
-            target_start=_seconds(fs.tgt_start),
-            target_end=_seconds(fs.tgt_end),
+            source_start=max(0.0, s0),
+            source_end=min(src_dur, s1) if src_dur > 0 else s1,
+            target_start=max(0.0, t0),
+            target_end=min(tgt_dur, t1) if tgt_dur > 0 else t1,
             score=self._calibrated(raw_from_evidence(fs.evidence)),
         )
 
