@@ -23,60 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.types import Alignment, Matcher, Pair, Verdict
+from bench.ours import OursMatcher
+from bench.types import Matcher, Pair, Verdict
 
 CHROMAPRINT_BER_THRESHOLD = 0.35
 MIN_OVERLAP = 64
-
-
-class MediaLayerAudio:
-    """Ours, through the same pipeline as the API."""
-
-    name = "medialayer"
-
-    def __init__(self) -> None:
-        from audio_match.engine import AudioEngine
-
-        self.engine = AudioEngine()
-
-    def available(self) -> bool:
-        return True
-
-    def run(self, pair: Pair) -> Verdict:
-        from medialayer.pipeline import compare_paths
-
-        t0 = time.perf_counter()
-        try:
-            self.engine.calibration()
-        except FileNotFoundError:
-            return self._uncalibrated(pair, t0)
-        outcome = compare_paths(self.engine, pair.source, pair.target, details=True)
-        speeds = [s.get("speed") or 1.0 for s in outcome.details.get("segments", [])]
-        segments = [
-            Alignment(s.source_start, s.source_end, s.target_start, s.target_end, float(sp))
-            for s, sp in zip(outcome.segments, speeds + [1.0] * len(outcome.segments), strict=False)
-        ]
-        return Verdict(
-            score=outcome.raw_score,
-            match=outcome.match,
-            segments=segments,
-            seconds=time.perf_counter() - t0,
-            extra={"similarity_score": outcome.similarity_score},
-        )
-
-    def _uncalibrated(self, pair: Pair, t0: float) -> Verdict:
-        from medialayer.caps import DEFAULT_CAPS
-
-        caps = DEFAULT_CAPS["audio"]
-        comparison = self.engine.compare(
-            self.engine.fingerprint(pair.source, caps), self.engine.fingerprint(pair.target, caps)
-        )
-        speeds = [s.get("speed") or 1.0 for s in comparison.details.get("segments", [])]
-        segments = [
-            Alignment(s.source_start, s.source_end, s.target_start, s.target_end, float(sp))
-            for s, sp in zip(comparison.segments, speeds, strict=False)
-        ]
-        return Verdict(score=comparison.raw_score, match=None, segments=segments, seconds=time.perf_counter() - t0)
 
 
 def fpcalc_raw(path: Path, timeout_s: float = 60.0) -> np.ndarray:
@@ -140,4 +91,7 @@ class Chromaprint:
 
 def matchers() -> list[Matcher]:
     """Ours first, then the peers."""
-    return [MediaLayerAudio(), Chromaprint()]
+    from audio_match.engine import AudioEngine
+    from audio_match.engine.engine import CALIBRATION_PATH
+
+    return [OursMatcher(AudioEngine(), CALIBRATION_PATH), Chromaprint()]

@@ -25,8 +25,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
+from bench.ours import OursMatcher
 from bench.types import Matcher, Pair, Verdict
-from medialayer.caps import DEFAULT_CAPS
 
 PHASH_THRESHOLD = 10
 PDQ_THRESHOLD = 31
@@ -36,35 +36,6 @@ ORB_MIN_INLIERS = 15
 def _rgb(path: Path) -> Image.Image:
     with Image.open(path) as im:
         return ImageOps.exif_transpose(im).convert("RGB")
-
-
-class MedialayerImage:
-    """Ours: the production pipeline with the image engine."""
-
-    name = "medialayer"
-
-    def __init__(self) -> None:
-        from image_match.engine import ImageEngine
-        from image_match.engine.engine import CALIBRATION_PATH
-
-        self.engine = ImageEngine()
-        self._calibration_path = CALIBRATION_PATH
-
-    def available(self) -> bool:
-        return True
-
-    def run(self, pair: Pair) -> Verdict:
-        from medialayer.pipeline import EngineComparer, compare_paths
-
-        if not self._calibration_path.exists():  # calibrating: raw scores only, no verdict yet
-            comparison = EngineComparer(self.engine).compare_files(pair.source, pair.target, caps=DEFAULT_CAPS["image"])
-            return Verdict(score=comparison.raw_score, match=None)
-        outcome = compare_paths(self.engine, pair.source, pair.target)
-        return Verdict(
-            score=outcome.raw_score,
-            match=outcome.match,
-            extra={"similarity_score": outcome.similarity_score},
-        )
 
 
 class PHash:
@@ -146,4 +117,7 @@ class OrbRansac:
 
 def matchers() -> list[Matcher]:
     """Ours first, then the peers, each built fresh (the runner builds one per worker process)."""
-    return [MedialayerImage(), PHash(), Pdq(dihedral=False), Pdq(dihedral=True), OrbRansac()]
+    from image_match.engine import ImageEngine
+    from image_match.engine.engine import CALIBRATION_PATH
+
+    return [OursMatcher(ImageEngine(), CALIBRATION_PATH), PHash(), Pdq(dihedral=False), Pdq(dihedral=True), OrbRansac()]

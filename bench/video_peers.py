@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.decode_floor import ffmpeg_exe
-from bench.types import Alignment, Matcher, Pair, Verdict
-from medialayer.caps import DEFAULT_CAPS
+from bench.ours import OursMatcher
+from bench.types import Matcher, Pair, Verdict
 
 VPDQ_QUALITY_THRESHOLD = 50
 VPDQ_DISTANCE_THRESHOLD = 31
@@ -37,46 +37,6 @@ VPDQ_QUERY_MATCH_PERCENT = 80.0
 VPDQ_INDEX_MATCH_PERCENT = 0.0
 VIDEOHASH_BITS = 64
 VIDEOHASH_SIMILAR = 10
-
-
-class MedialayerVideo:
-    """Ours: the production pipeline with the video engine."""
-
-    name = "medialayer"
-
-    def __init__(self) -> None:
-        from video_match.engine import CALIBRATION_PATH, VideoEngine
-
-        self.engine = VideoEngine()
-        self._calibration_path = CALIBRATION_PATH
-
-    def available(self) -> bool:
-        return True
-
-    def run(self, pair: Pair) -> Verdict:
-        from medialayer.pipeline import EngineComparer, compare_paths
-
-        if not self._calibration_path.exists():  # calibrating: raw scores only, no verdict yet
-            comparison = EngineComparer(self.engine).compare_files(pair.source, pair.target, caps=DEFAULT_CAPS["video"])
-            return Verdict(score=comparison.raw_score, match=None, segments=_alignments(comparison))
-        outcome = compare_paths(self.engine, pair.source, pair.target, details=True)
-        return Verdict(
-            score=outcome.raw_score,
-            match=outcome.match,
-            segments=_alignments(outcome),
-            extra={"similarity_score": outcome.similarity_score},
-        )
-
-
-def _alignments(result: object) -> list[Alignment]:
-    """Segments of a Comparison/MatchOutcome as bench Alignments (speed from the details)."""
-    details = getattr(result, "details", {}) or {}
-    speeds = [s.get("speed", 1.0) for s in details.get("segments", [])]
-    out = []
-    for k, seg in enumerate(getattr(result, "segments", []) or []):
-        speed = float(speeds[k]) if k < len(speeds) and speeds[k] else 1.0
-        out.append(Alignment(seg.source_start, seg.source_end, seg.target_start, seg.target_end, speed))
-    return out
 
 
 def _quality_filtered(features: list) -> list:
@@ -195,4 +155,6 @@ class VideoHash:
 
 def matchers() -> list[Matcher]:
     """Ours first, then the peers, each built fresh (the runner builds one per worker process)."""
-    return [MedialayerVideo(), Vpdq(), VideoHash()]
+    from video_match.engine import CALIBRATION_PATH, VideoEngine
+
+    return [OursMatcher(VideoEngine(), CALIBRATION_PATH), Vpdq(), VideoHash()]

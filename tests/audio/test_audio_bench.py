@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.audio_peers import Chromaprint, MediaLayerAudio, best_ber, matchers
+from bench.audio_peers import Chromaprint, best_ber, matchers
+from bench.ours import OursMatcher
 
 
 def test_best_ber_finds_the_shift() -> None:
@@ -23,7 +24,7 @@ def test_best_ber_finds_the_shift() -> None:
 
 def test_ours_is_listed_first() -> None:
     found = matchers()
-    assert isinstance(found[0], MediaLayerAudio) and found[0].name == "medialayer"
+    assert isinstance(found[0], OursMatcher) and found[0].name == "medialayer"
     assert any(isinstance(m, Chromaprint) for m in found)
     assert Chromaprint().available() == (shutil.which("fpcalc") is not None)
 
