@@ -28,6 +28,7 @@ run: $(VENV)/.runtime
 ## Run lint, template checks and the test suite (slow benchmarks excluded).
 test: setup
 	$(PY) -m ruff check .
+	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam validate --lint --region us-east-1
 	$(PY) -m pytest -q
 
 ## The benchmark's smoke tests (a handful of pairs per medium; part of `make test` too).

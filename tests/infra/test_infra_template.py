@@ -22,8 +22,8 @@ SPEC = {  # logical id -> (handler, memory MB, timeout s)
     "ImageMatchFunction": ("image_match.handler.lambda_handler", 2048, 29),
     "AudioMatchFunction": ("audio_match.handler.lambda_handler", 3008, 29),
     "VideoMatchFunction": ("video_match.handler.lambda_handler", 2048, 29),
-    "VideoChunkWorkerFunction": ("video_match.stages.chunk_handler", 3008, 60),
-    "VideoAlignFunction": ("video_match.stages.align_handler", 2048, 60),
+    "VideoChunkWorkerFunction": ("video_match.stages.chunk_handler", 3008, 25),
+    "VideoAlignFunction": ("video_match.stages.align_handler", 2048, 20),
 }
 
 
