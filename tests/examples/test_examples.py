@@ -35,29 +35,20 @@ def served():
             yield api, media
 
 
+def run_python_example(api: str, source: str, target: str) -> subprocess.CompletedProcess[str]:
+    script = str(REPO / "examples" / "match_images.py")
+    return subprocess.run(
+        [sys.executable, script, source, target, "--api", api], capture_output=True, text=True, timeout=60
+    )
+
+
 def test_python_example(served):
     api, media = served
-    script = str(REPO / "examples" / "match_images.py")
-    same = subprocess.run(
-        [sys.executable, script, media.url("/a.jpg"), media.url("/a.jpg"), "--api", api],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    same = run_python_example(api, media.url("/a.jpg"), media.url("/a.jpg"))
     assert same.returncode == 0 and "match=True" in same.stdout
-    other = subprocess.run(
-        [sys.executable, script, media.url("/a.jpg"), media.url("/b.jpg"), "--api", api],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    other = run_python_example(api, media.url("/a.jpg"), media.url("/b.jpg"))
     assert other.returncode == 1 and "match=False" in other.stdout
-    bad = subprocess.run(
-        [sys.executable, script, "http://10.0.0.1/a.jpg", media.url("/b.jpg"), "--api", api],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    bad = run_python_example(api, "http://10.0.0.1/a.jpg", media.url("/b.jpg"))
     assert bad.returncode == 2 and "invalid_url" in bad.stdout
 
 
