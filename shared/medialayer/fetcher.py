@@ -35,7 +35,7 @@ from urllib3.exceptions import (
 )
 
 from medialayer.caps import MediaType
-from medialayer.errors import FetchFailed, FileTooLarge, InvalidUrl, MediaLayerError
+from medialayer.errors import FetchFailed, FileTooLarge, InvalidUrl, MediaLayerError, UnsupportedMedia
 from medialayer.settings import Settings, get_settings
 from medialayer.sniff import HEAD_BYTES, require_medium, sniff_bytes
 from medialayer.url_policy import Resolver, VettedUrl, system_resolver, vet_url
@@ -227,8 +227,6 @@ def _stream_to(
 
 
 def _check_head(head: bytes, medium: MediaType | None) -> None:
-    from medialayer.errors import UnsupportedMedia
-
     found = sniff_bytes(head)
     if found is None:
         raise UnsupportedMedia("the file is not a supported image, audio or video format")
@@ -303,8 +301,6 @@ def _download(
         with os.fdopen(fd, "wb") as fh:
             written = _stream_to(response, fh, max_bytes=max_bytes, medium=medium, deadline=deadline)
         if written == 0:
-            from medialayer.errors import UnsupportedMedia
-
             raise UnsupportedMedia("the file is empty")
         return path
     except BaseException:

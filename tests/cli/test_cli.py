@@ -7,7 +7,7 @@ import json
 import pytest
 
 from medialayer_local.cli import main
-from tests.support.media import jpeg_bytes, wav_bytes
+from tests.support.media import ENVELOPE_FIELDS, jpeg_bytes, wav_bytes
 from tests.support.mediaserver import MediaServer, Route
 
 
@@ -30,14 +30,7 @@ def test_match_exits_0_with_the_envelope(files, capsys):
     code, out = run(capsys, str(a), str(a))
     body = json.loads(out)
     assert code == 0 and body["match"] is True and body["media_type"] == "image"
-    assert set(body) == {
-        "match",
-        "confidence",
-        "similarity_score",
-        "processing_time_ms",
-        "media_type",
-        "matched_segments",
-    }
+    assert set(body) == ENVELOPE_FIELDS
 
 
 def test_no_match_exits_1_and_pretty_summary(files, capsys):

@@ -12,12 +12,10 @@ from medialayer.caps import MediaCaps
 from medialayer.engine import Comparison
 from medialayer.settings import Settings
 from tests.support.apiserver import post_json, running
-from tests.support.media import jpeg_bytes, wav_bytes
+from tests.support.media import ENVELOPE_FIELDS, jpeg_bytes, wav_bytes
 from tests.support.mediaserver import MediaServer, Route
 
-CAL = Calibration(
-    medium="image", version="test", raw_floor=0, raw_clear=0.2, raw_match=0.5, raw_high=0.8, raw_top=1.0
-)
+CAL = Calibration(medium="image", version="test", raw_floor=0, raw_clear=0.2, raw_match=0.5, raw_high=0.8, raw_top=1.0)
 
 
 class EchoComparer:
@@ -75,14 +73,7 @@ def test_match_envelope(api, media, tmp_path):
         f"{api}/image/match", {"source_url": media.url("/a.jpg"), "target_url": media.url("/a.jpg")}
     )
     assert status == 200
-    assert set(body) == {
-        "match",
-        "confidence",
-        "similarity_score",
-        "processing_time_ms",
-        "media_type",
-        "matched_segments",
-    }
+    assert set(body) == ENVELOPE_FIELDS
     assert body["match"] is True and body["confidence"] == "high" and body["similarity_score"] == 1.0
     assert body["media_type"] == "image" and body["matched_segments"] == []
     assert isinstance(body["processing_time_ms"], int)
@@ -139,17 +130,13 @@ def test_request_errors(api, payload, status, code, tmp_path):
     ],
 )
 def test_fetch_errors(api, media, path_a, path_b, status, code, tmp_path):
-    got, body = post_json(
-        f"{api}/image/match", {"source_url": media.url(path_a), "target_url": media.url(path_b)}
-    )
+    got, body = post_json(f"{api}/image/match", {"source_url": media.url(path_a), "target_url": media.url(path_b)})
     assert (got, body["error"]["code"]) == (status, code)
     assert leftovers(tmp_path) == []
 
 
 def test_loopback_without_allowlist_is_refused(media, tmp_path):
-    app = build_app(
-        {"image": EchoComparer}, settings=Settings(auth_disabled=True, temp_dir=str(tmp_path / "dl"))
-    )
+    app = build_app({"image": EchoComparer}, settings=Settings(auth_disabled=True, temp_dir=str(tmp_path / "dl")))
     with running(app) as base:
         got, body = post_json(
             f"{base}/image/match", {"source_url": media.url("/a.jpg"), "target_url": media.url("/b.jpg")}

@@ -19,9 +19,7 @@ def server():
 
 
 def policy_for(server: MediaServer, tmp_path: Path, **kw) -> FetchPolicy:
-    base = dict(
-        allowlist=frozenset({server.host}), temp_dir=str(tmp_path / "dl"), total_timeout_s=5, read_timeout_s=1
-    )
+    base = dict(allowlist=frozenset({server.host}), temp_dir=str(tmp_path / "dl"), total_timeout_s=5, read_timeout_s=1)
     base.update(kw)
     return FetchPolicy(**base)
 
@@ -50,9 +48,7 @@ def test_loopback_refused_without_allowlist(server, tmp_path):
 
 
 def test_redirect_to_refused_address(server, tmp_path):
-    url = server.add(
-        "/r", Route(status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
-    )
+    url = server.add("/r", Route(status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"}))
     with pytest.raises(InvalidUrl):
         fetch_to_file(url, max_bytes=10**7, policy=policy_for(server, tmp_path))
 
@@ -118,9 +114,7 @@ def test_wrong_medium_stops_early(server, tmp_path):
     url = server.add("/page.jpg", Route(body=b"<html><body>not an image</body></html>" * 10))
     with pytest.raises(UnsupportedMedia):
         fetch_to_file(url, max_bytes=10**7, policy=policy_for(server, tmp_path), medium="image")
-    hls = server.add(
-        "/movie.mp4", Route(body=b"#EXTM3U\n#EXT-X-TARGETDURATION:10\nhttp://127.0.0.1:1/x.ts\n" * 3)
-    )
+    hls = server.add("/movie.mp4", Route(body=b"#EXTM3U\n#EXT-X-TARGETDURATION:10\nhttp://127.0.0.1:1/x.ts\n" * 3))
     with pytest.raises(UnsupportedMedia):
         fetch_to_file(hls, max_bytes=10**7, policy=policy_for(server, tmp_path), medium="video")
     assert leftovers(tmp_path) == []

@@ -91,9 +91,7 @@ def test_public_url_is_vetted_and_userinfo_stripped() -> None:
 
 def test_allowlist_is_explicit_per_host_and_port() -> None:
     loop = fake_resolver({"localhost": ["127.0.0.1"]})
-    assert vet_url("http://127.0.0.1:9000/a", allowlist=frozenset({"127.0.0.1:9000"})).addresses == (
-        "127.0.0.1",
-    )
+    assert vet_url("http://127.0.0.1:9000/a", allowlist=frozenset({"127.0.0.1:9000"})).addresses == ("127.0.0.1",)
     with pytest.raises(InvalidUrl):
         vet_url("http://127.0.0.1:9001/a", allowlist=frozenset({"127.0.0.1:9000"}))
     assert vet_url("http://localhost/a", resolver=loop, allowlist=frozenset({"localhost"})).addresses

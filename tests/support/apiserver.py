@@ -22,9 +22,7 @@ def free_port() -> int:
 def running(app: Any) -> Iterator[str]:
     """Yield the base URL (``http://127.0.0.1:PORT``) while the app is served."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -39,9 +37,7 @@ def running(app: Any) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def post_json(
-    url: str, body: object, headers: dict[str, str] | None = None, timeout: float = 60
-) -> tuple[int, Any]:
+def post_json(url: str, body: object, headers: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, Any]:
     """POST JSON (or raw bytes when ``body`` is bytes) and return (status, parsed JSON body)."""
     import json
     import urllib.error

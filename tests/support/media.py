@@ -56,3 +56,10 @@ def wav_bytes(seconds: float = 2.0, sr: int = 22050, freq: float = 440.0) -> byt
     buf = io.BytesIO()
     sf.write(buf, (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32), sr, format="WAV")
     return buf.getvalue()
+
+
+#: The documented envelope of a 200 answer without ``details`` (docs/api.md) — written out, not derived from
+#: the model, so a change to the model that breaks the contract fails the tests.
+ENVELOPE_FIELDS = frozenset(
+    {"match", "confidence", "similarity_score", "processing_time_ms", "media_type", "matched_segments"}
+)

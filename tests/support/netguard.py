@@ -21,9 +21,7 @@ def _check(address: object) -> None:
         try:
             ip = ipaddress.ip_address(host)
         except ValueError as exc:
-            raise OffLoopbackConnect(
-                f"connect to unresolved name {host!r} refused by the test guard"
-            ) from exc
+            raise OffLoopbackConnect(f"connect to unresolved name {host!r} refused by the test guard") from exc
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
         if not ip.is_loopback:
