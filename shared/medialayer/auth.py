@@ -6,7 +6,9 @@ Decision order in :meth:`Authorizer.authorize`:
    (``demo_requests_per_window`` per ``demo_window_s``; IPv6 clients are counted per /64). Other
    headers are ignored.
 2. **Enterprise key** (``X-API-Key`` present): must be a well-formed, known, unrevoked key; its own
-   fixed-window limit applies. A bad key is 401 even if other credentials are present.
+   fixed-window limit applies. A bad key is 401 even if other credentials are present. If the key store
+   cannot be read the request is refused: ``503 overloaded`` when the failure is transient (throttling,
+   a 5xx, no connection: :func:`medialayer.aws_errors.is_transient_aws_error`), else ``500``.
 3. **RapidAPI** (proxy secrets configured): ``X-RapidAPI-Proxy-Secret`` must equal one of the configured
    secrets (``hmac.compare_digest`` against every candidate; two are valid during rotation). RapidAPI
    enforces its plans' quotas itself.
@@ -31,7 +33,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from medialayer.errors import InternalError, Unauthorized
+from medialayer.aws_errors import is_transient_aws_error
+from medialayer.errors import InternalError, Overloaded, Unauthorized
 from medialayer.keys import DynamoKeyStore, FileKeyStore, KeyStore, MemoryKeyStore, hash_key, looks_like_key
 from medialayer.ratelimit import (
     Clock,
@@ -173,7 +176,8 @@ class Authorizer:
             log.warning("AUTH DISABLED: requests without credentials are accepted as 'anonymous'.")
 
     def authorize(self, headers: Mapping[str, str], client_ip: str, *, demo: bool) -> Principal:
-        """Return the caller, or raise ``Unauthorized`` (401) / ``RateLimited`` (429)."""
+        """Return the caller, or raise ``Unauthorized`` (401) / ``RateLimited`` (429) / ``Overloaded`` (503,
+        a store is throttled or down) / ``InternalError`` (500, the key store is misconfigured)."""
         if demo:
             return self._demo(client_ip)
         h = _normalise(headers)
@@ -197,7 +201,10 @@ class Authorizer:
             raise Unauthorized("Invalid API key.")
         try:
             record = self._keys.get(hash_key(presented, self._pepper))
-        except Exception:
+        except Exception as exc:  # fail closed; throttling or an outage is worth a retry (503)
+            if is_transient_aws_error(exc):
+                log.warning("key store lookup failed (transient); refusing the request: %r", exc)
+                raise Overloaded("Authentication is temporarily unavailable; retry shortly.") from None
             log.exception("key store lookup failed; refusing the request")
             raise InternalError("Authentication is temporarily unavailable.") from None
         if record is None or record.revoked:

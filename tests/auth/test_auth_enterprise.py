@@ -7,7 +7,7 @@ import json
 import pytest
 
 from medialayer.auth import Authorizer, Principal, ProxySecretSource, build_authorizer
-from medialayer.errors import RateLimited, Unauthorized
+from medialayer.errors import InternalError, Overloaded, RateLimited, Unauthorized
 from medialayer.keys import DynamoKeyStore, FileKeyStore, MemoryKeyStore, hash_key, key_id_of, new_key
 from medialayer.ratelimit import MemoryCounterStore, RateLimiter
 
@@ -82,6 +82,68 @@ def test_each_key_has_its_own_limit(clock):
         _call(authorizer, small)
     for _i in range(5):
         _call(authorizer, big)
+
+
+class _FailingKeyStore:
+    """A key store whose look-up always raises ``exc``."""
+
+    def __init__(self, exc):
+        self.exc = exc
+
+    def get(self, key_hash):
+        raise self.exc
+
+
+def _aws_error(code, status):
+    from botocore.exceptions import ClientError
+
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": f"{code} on medialayer-keys"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
+        "GetItem",
+    )
+
+
+def _unreachable():
+    from botocore.exceptions import EndpointConnectionError
+
+    return EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        _aws_error("ProvisionedThroughputExceededException", 400),
+        _aws_error("ThrottlingException", 400),
+        _aws_error("RequestLimitExceeded", 400),
+        _aws_error("InternalServerError", 500),
+        _aws_error("ServiceUnavailable", 503),
+        _unreachable(),
+    ],
+    ids=lambda e: getattr(e, "response", {}).get("Error", {}).get("Code") or type(e).__name__,
+)
+def test_key_store_transient_failure_is_overloaded(clock, exc):
+    """F5: a throttled or unreachable key table is 503 ``overloaded`` with Retry-After, like the counters."""
+    plaintext, _ = new_key("acme", 5, 60, PEPPER)
+    with pytest.raises(Overloaded) as excinfo:
+        _call(_authorizer(_FailingKeyStore(exc), clock), plaintext)
+    assert excinfo.value.status == 503 and excinfo.value.code == "overloaded"
+    assert excinfo.value.retry_after_s and excinfo.value.retry_after_s >= 1
+    assert "medialayer-keys" not in excinfo.value.message and "amazonaws" not in excinfo.value.message
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [_aws_error("AccessDeniedException", 400), _aws_error("ResourceNotFoundException", 400), RuntimeError("boom")],
+    ids=["access-denied", "table-missing", "bug"],
+)
+def test_key_store_misconfiguration_is_internal_error(clock, exc):
+    plaintext, _ = new_key("acme", 5, 60, PEPPER)
+    with pytest.raises(InternalError) as excinfo:
+        _call(_authorizer(_FailingKeyStore(exc), clock), plaintext)
+    assert excinfo.value.status == 500 and "medialayer-keys" not in excinfo.value.message
 
 
 def test_revoked_key_is_401(clock):

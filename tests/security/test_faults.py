@@ -10,6 +10,7 @@ tests/video_fanout/test_state_machine.py::test_failing_chunk_fails_the_execution
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -19,15 +20,17 @@ from typing import Any
 
 import boto3
 import pytest
+from boto3.exceptions import S3UploadFailedError
+from botocore.awsrequest import AWSResponse
 from botocore.config import Config
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 from moto import mock_aws
 
 from medialayer.api import build_app
 from medialayer.auth import build_authorizer
 from medialayer.caps import DEFAULT_CAPS
-from medialayer.errors import InternalError, MediaLayerError, UnsupportedMedia
+from medialayer.errors import InternalError, MediaLayerError, Overloaded, UnsupportedMedia
 from medialayer.settings import Settings
 from medialayer.staging import S3Store
 from tests.security.rawserver import RawServer, drip, reset_after, send_then_close
@@ -218,8 +221,23 @@ class FaultyS3:
         return call
 
 
-def _client_error(code: str, status: int, op: str) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, op)
+def _client_error(code: str, status: int, op: str, message: str = "") -> ClientError:
+    return ClientError(
+        {"Error": {"Code": code, "Message": message or code}, "ResponseMetadata": {"HTTPStatusCode": status}}, op
+    )
+
+
+def _wrapped_like_upload_file(inner: Exception, bucket: str) -> S3UploadFailedError:
+    """What boto3's ``upload_file`` really raises for a ``ClientError``: an ``S3UploadFailedError`` whose
+    message names the file and the bucket, raised while handling the original error."""
+    try:
+        raise inner
+    except Exception as exc:
+        try:
+            raise S3UploadFailedError(f"Failed to upload /tmp/clip.mp4 to {bucket}/runs/x/source/media: {exc}")
+        except S3UploadFailedError as wrapped:
+            return wrapped
+    raise AssertionError("unreachable")
 
 
 def _objects(client: Any, bucket: str) -> list[str]:
@@ -249,29 +267,96 @@ def clip(tmp_path: Path) -> Path:
     return path
 
 
-S3_FAULTS = {
-    "put-second-file-500": ("upload_file", _client_error("InternalError", 500, "PutObject"), 1),
-    "put-slowdown": ("upload_file", _client_error("SlowDown", 503, "PutObject"), 0),
-    "put-object-denied": ("put_object", _client_error("AccessDenied", 403, "PutObject"), 0),
-    "endpoint-unreachable": ("upload_file", EndpointConnectionError(endpoint_url="https://s3.amazonaws.com"), 1),
+#: name -> (operation, exception, calls that succeed first, the typed error staging must raise)
+S3_FAULTS: dict[str, tuple[str, Exception, int, type[MediaLayerError]]] = {
+    "put-second-file-500": ("upload_file", _client_error("InternalError", 500, "PutObject"), 1, Overloaded),
+    "put-slowdown": ("upload_file", _client_error("SlowDown", 503, "PutObject"), 0, Overloaded),
+    "put-service-unavailable": ("upload_file", _client_error("ServiceUnavailable", 503, "PutObject"), 1, Overloaded),
+    "put-request-limit": ("put_object", _client_error("RequestLimitExceeded", 400, "PutObject"), 0, Overloaded),
+    "put-slowdown-wrapped": (
+        "upload_file",
+        _wrapped_like_upload_file(_client_error("SlowDown", 503, "PutObject"), "staging"),
+        1,
+        Overloaded,
+    ),
+    "endpoint-unreachable": (
+        "upload_file",
+        EndpointConnectionError(endpoint_url="https://s3.amazonaws.com"),
+        1,
+        Overloaded,
+    ),
+    "connect-timeout": ("upload_file", ConnectTimeoutError(endpoint_url="https://s3.amazonaws.com"), 0, Overloaded),
+    "read-timeout": ("put_object", ReadTimeoutError(endpoint_url="https://s3.amazonaws.com"), 1, Overloaded),
+    "put-object-denied": ("put_object", _client_error("AccessDenied", 403, "PutObject"), 0, InternalError),
+    "no-such-bucket-wrapped": (
+        "upload_file",
+        _wrapped_like_upload_file(_client_error("NoSuchBucket", 404, "PutObject"), "staging"),
+        0,
+        InternalError,
+    ),
 }
 
 
 @pytest.mark.parametrize("name", list(S3_FAULTS))
-def test_s3_staging_fault_is_an_error_and_nothing_stays_staged(aws_env: None, clip: Path, name: str) -> None:
+def test_s3_staging_fault_is_a_typed_error_and_nothing_stays_staged(aws_env: None, clip: Path, name: str) -> None:
+    """Transient S3 failures (throttling, 5xx, no connection) are ``Overloaded``; misconfigurations are
+    ``InternalError``; either way no internals in the message and the run prefix is deleted."""
     from tests.security.engines import VideoEngineForTests
     from video_match.fanout import FanOutComparer
 
-    op, exc, after = S3_FAULTS[name]
+    op, exc, after, expected = S3_FAULTS[name]
     client = boto3.client("s3", region_name=REGION)
     client.create_bucket(Bucket="staging")
-    store = S3Store("staging", FaultyS3(client, {op: exc}, {op: after}))
+    faulty = FaultyS3(client, {op: exc}, {op: after})
+    store = S3Store("staging", faulty)
     engine = VideoEngineForTests()
     comparer = FanOutComparer(engine, store, ChunkThenFail(store, engine, AssertionError("never reached")))
-    with pytest.raises(Exception) as excinfo:
+    with pytest.raises(MediaLayerError) as excinfo:
         comparer.compare_files(clip, clip, DEFAULT_CAPS["video"])
-    assert not isinstance(excinfo.value, AssertionError), "the runner ran although staging failed"
+    assert type(excinfo.value) is expected, repr(excinfo.value)
+    message = excinfo.value.message
+    assert "staging" not in message and "runs/" not in message and "PutObject" not in message, message
+    assert faulty.calls.get(op, 0) > after, "the fault was never injected"
     assert _objects(client, "staging") == [], "staged objects were left behind"
+
+
+def _s3_answers_error(client: Any, op: str, status: int, code: str, message: str) -> None:
+    """Make the real client's ``op`` get an S3 error document back (before moto sees the request), so
+    ``upload_file`` goes through s3transfer and wraps the error exactly as in AWS."""
+    body = f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message></Error>'
+
+    class Raw:
+        def stream(self, **_: Any) -> Iterator[bytes]:
+            yield body.encode()
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        return AWSResponse(request.url, status, {}, Raw())
+
+    client.meta.events.register_first(f"before-send.s3.{op}", answer)
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "expected"), [("SlowDown", 503, Overloaded), ("AccessDenied", 403, InternalError)]
+)
+def test_real_upload_file_error_is_classified(
+    aws_env: None, clip: Path, code: str, status: int, expected: type[MediaLayerError]
+) -> None:
+    """Through the real ``upload_file`` (s3transfer wraps the ``ClientError`` in ``S3UploadFailedError``,
+    whose message names the bucket and the file)."""
+    from tests.security.engines import VideoEngineForTests
+    from video_match.fanout import FanOutComparer
+
+    client = boto3.client("s3", region_name=REGION, config=Config(retries={"mode": "standard", "max_attempts": 1}))
+    client.create_bucket(Bucket="staging")
+    _s3_answers_error(client, "PutObject", status, code, "Please reduce your request rate.")
+    store = S3Store("staging", client)
+    engine = VideoEngineForTests()
+    comparer = FanOutComparer(engine, store, ChunkThenFail(store, engine, AssertionError("never reached")))
+    with pytest.raises(MediaLayerError) as excinfo:
+        comparer.compare_files(clip, clip, DEFAULT_CAPS["video"])
+    assert type(excinfo.value) is expected, repr(excinfo.value)
+    assert "staging" not in excinfo.value.message and "request rate" not in excinfo.value.message
+    assert _objects(client, "staging") == []
 
 
 @pytest.mark.parametrize(
@@ -297,28 +382,85 @@ def test_chunk_worker_failure_through_the_api_cleans_s3(
     assert leftovers(temp_dir) == []
 
 
-def test_s3_fault_through_the_api_is_a_clean_500(
-    aws_env: None, media: MediaServer, clip: Path, temp_dir: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    """An S3 outage while staging: ``internal_error`` without internals, nothing left staged."""
+def _post_with_headers(
+    url: str, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any], Any]:
+    """POST JSON; (status, parsed body, response headers) — ``post_json`` drops the headers."""
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status, json.loads(resp.read()), resp.headers
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null"), err.headers
+
+
+def _video_api_over(store: S3Store, media: MediaServer, temp_dir: Path) -> Any:
     from tests.security.engines import VideoEngineForTests
     from video_match.fanout import FanOutComparer
 
-    client = boto3.client("s3", region_name=REGION)
-    client.create_bucket(Bucket="staging")
-    store = S3Store(
-        "staging",
-        FaultyS3(client, {"upload_file": _client_error("InternalError", 500, "PutObject")}, {"upload_file": 1}),
-    )
     engine = VideoEngineForTests()
-    url = media.add("/clip.mp4", Route(body=clip.read_bytes()))
     comparers = {"video": lambda: FanOutComparer(engine, store, ChunkThenFail(store, engine, AssertionError()))}
     pol = policy(allowlist=[media.host], temp_dir=str(temp_dir))
-    with running(build_app(comparers, settings=Settings(auth_disabled=True), policy=pol)) as base:
-        got, body = post_json(f"{base}/video/match", {"source_url": url, "target_url": url})
-    assert got in (500, 503) and body["error"]["code"] in ("internal_error", "overloaded")
-    assert "staging" not in body["error"]["message"] and "PutObject" not in body["error"]["message"]
+    return build_app(comparers, settings=Settings(auth_disabled=True), policy=pol)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        _client_error("InternalError", 500, "PutObject"),
+        _client_error("SlowDown", 503, "PutObject"),
+        EndpointConnectionError(endpoint_url="https://s3.amazonaws.com"),
+    ],
+    ids=["internal-error-500", "slowdown-503", "endpoint-unreachable"],
+)
+def test_s3_transient_fault_through_the_api_is_503_overloaded(
+    aws_env: None, media: MediaServer, clip: Path, temp_dir: Path, exc: Exception
+) -> None:
+    """An S3 outage or throttling while staging: ``503 overloaded`` with ``Retry-After``, no internals,
+    nothing left staged (F5)."""
+    client = boto3.client("s3", region_name=REGION)
+    client.create_bucket(Bucket="staging")
+    store = S3Store("staging", FaultyS3(client, {"upload_file": exc}, {"upload_file": 1}))
+    url = media.add("/clip.mp4", Route(body=clip.read_bytes()))
+    with running(_video_api_over(store, media, temp_dir)) as base:
+        got, body, headers = _post_with_headers(f"{base}/video/match", {"source_url": url, "target_url": url})
+    assert (got, body["error"]["code"]) == (503, "overloaded"), body
+    assert headers.get("Retry-After") and int(headers["Retry-After"]) >= 1
+    message = body["error"]["message"]
+    assert "staging" not in message and "PutObject" not in message and "amazonaws" not in message, message
     assert _objects(client, "staging") == []
+    assert leftovers(temp_dir) == []
+
+
+def test_s3_access_denied_through_the_api_is_a_clean_500(
+    aws_env: None, media: MediaServer, clip: Path, temp_dir: Path
+) -> None:
+    """A misconfiguration (the role may not write the probe results): ``500 internal_error`` that names
+    neither the bucket nor the AWS error; the media already uploaded is deleted again."""
+    bucket = "acme-private-staging-7f3a"
+    detail = "User arn:aws:sts::123456789012:assumed-role/medialayer-api is not authorized"
+    client = boto3.client("s3", region_name=REGION)
+    client.create_bucket(Bucket=bucket)
+    faulty = FaultyS3(client, {"put_object": _client_error("AccessDenied", 403, "PutObject", detail)})
+    store = S3Store(bucket, faulty)
+    url = media.add("/clip.mp4", Route(body=clip.read_bytes()))
+    with running(_video_api_over(store, media, temp_dir)) as base:
+        got, body, headers = _post_with_headers(f"{base}/video/match", {"source_url": url, "target_url": url})
+    assert (got, body["error"]["code"]) == (500, "internal_error"), body
+    assert "Retry-After" not in headers
+    text = json.dumps(body)
+    for secret in (bucket, "AccessDenied", "Access Denied", detail, "123456789012", "PutObject", "runs/"):
+        assert secret not in text, (secret, body)
+    assert faulty.calls.get("put_object", 0) >= 1, "the fault was never injected"
+    assert _objects(client, bucket) == [], "staged objects were left behind"
     assert leftovers(temp_dir) == []
 
 
@@ -352,10 +494,14 @@ def test_s3_delete_failure_keeps_the_answer_and_logs(
 DYNAMO_FAULTS = {
     "throughput-exceeded": ("ProvisionedThroughputExceededException", 400),
     "throttling": ("ThrottlingException", 400),
+    "request-limit": ("RequestLimitExceeded", 400),
     "internal-error": ("InternalServerError", 500),
+    "service-unavailable": ("ServiceUnavailable", 503),
     "table-missing": ("ResourceNotFoundException", 400),
     "access-denied": ("AccessDeniedException", 400),
 }
+#: transient: worth a retry (503 + Retry-After); the others are misconfigurations (500)
+DYNAMO_TRANSIENT = {"throughput-exceeded", "throttling", "request-limit", "internal-error", "service-unavailable"}
 
 
 def _stubbed_dynamodb() -> tuple[Any, Stubber]:
@@ -402,9 +548,10 @@ def test_counter_table_fault_fails_closed_through_the_api(media: MediaServer, te
     assert media.requests == []
 
 
-@pytest.mark.parametrize("name", ["throughput-exceeded", "internal-error"])
-def test_key_table_fault_is_a_clean_server_error(media: MediaServer, temp_dir: Path, name: str) -> None:
-    """The enterprise key look-up errors: refused (5xx, no internals), no fetch made."""
+@pytest.mark.parametrize("name", list(DYNAMO_FAULTS))
+def test_key_table_fault_is_refused_with_the_right_status(media: MediaServer, temp_dir: Path, name: str) -> None:
+    """The enterprise key look-up errors: throttling / outage -> ``503 overloaded`` with Retry-After (like the
+    counter table); a misconfiguration -> ``500 internal_error``. No internals, no fetch made (F5)."""
     from medialayer.keys import new_key
 
     code, status = DYNAMO_FAULTS[name]
@@ -418,11 +565,47 @@ def test_key_table_fault_is_a_clean_server_error(media: MediaServer, temp_dir: P
         authorizer=build_authorizer(settings, dynamodb_client=client),
     )
     with stubber, running(app) as base:
-        got, body = post_json(
+        got, body, headers = _post_with_headers(
             f"{base}/image/match",
             {"source_url": media.url("/ok.jpg"), "target_url": media.url("/ok.jpg")},
             headers={"X-API-Key": new_key("load", 10, 60, "")[0]},
         )
-    assert got in (500, 503) and body["error"]["code"] in ("internal_error", "overloaded"), body
+    if name in DYNAMO_TRANSIENT:
+        assert (got, body["error"]["code"]) == (503, "overloaded"), body
+        assert headers.get("Retry-After") and int(headers["Retry-After"]) >= 1
+    else:
+        assert (got, body["error"]["code"]) == (500, "internal_error"), body
+        assert "Retry-After" not in headers
     assert code not in body["error"]["message"] and "keys" not in body["error"]["message"].lower().split()
+    assert media.requests == []
+
+
+def test_key_table_unreachable_is_503_overloaded(
+    media: MediaServer, temp_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No connection to DynamoDB for the key look-up: ``503 overloaded`` with Retry-After, no fetch made."""
+    from medialayer.keys import new_key
+
+    client, _ = _stubbed_dynamodb()
+
+    def unreachable(**_: Any) -> Any:
+        raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(client, "get_item", unreachable)
+    settings = Settings(keys_table="keys", counters_table="counters")
+    app = build_app(
+        {"image": EchoComparer},
+        settings=settings,
+        policy=policy(allowlist=[media.host], temp_dir=str(temp_dir)),
+        authorizer=build_authorizer(settings, dynamodb_client=client),
+    )
+    with running(app) as base:
+        got, body, headers = _post_with_headers(
+            f"{base}/image/match",
+            {"source_url": media.url("/ok.jpg"), "target_url": media.url("/ok.jpg")},
+            headers={"X-API-Key": new_key("load", 10, 60, "")[0]},
+        )
+    assert (got, body["error"]["code"]) == (503, "overloaded"), body
+    assert headers.get("Retry-After")
+    assert "amazonaws" not in body["error"]["message"]
     assert media.requests == []

@@ -17,10 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from medialayer.aws_errors import is_transient_aws_error
 from medialayer.calibration import Calibration
 from medialayer.caps import MediaCaps, MediaType
 from medialayer.engine import Comparison
-from medialayer.errors import DurationTooLong, UnsupportedMedia
+from medialayer.errors import DurationTooLong, InternalError, MediaLayerError, Overloaded, UnsupportedMedia
 from medialayer.staging import StagingStore, build_store
 from video_match.runners import FanOutRunner, build_runner
 from video_match.stages import (
@@ -92,16 +93,33 @@ class FanOutComparer:
             self._clean_up(run_prefix)
 
     def _stage(self, run_prefix: str, paths: tuple[Path, Path], infos: list[Any]) -> None:
-        """Upload both files (concurrently; each upload streams from disk) and their probe results."""
+        """Upload both files (concurrently; each upload streams from disk) and their probe results.
+
+        A store failure becomes a typed error without internals (no bucket, key or AWS message):
+        :class:`Overloaded` (503 + ``Retry-After``) when it is transient — throttling (``SlowDown``),
+        a 5xx, no connection to the endpoint — and :class:`InternalError` otherwise (``AccessDenied``,
+        ``NoSuchBucket``: a misconfiguration). Both uploads have ended when this returns or raises, so
+        the caller's clean-up sees everything that was written.
+        """
 
         def stage_one(index: int) -> None:
             side = SIDES[index]
             self.store.put_file(paths[index], media_key(run_prefix, side))
             self.store.put_object(info_key(run_prefix, side), pickle.dumps(infos[index]))
 
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            for future in [pool.submit(stage_one, i) for i in range(2)]:
+        try:
+            with ThreadPoolExecutor(max_workers=2) as pool:  # leaving the block waits for both uploads
+                futures = [pool.submit(stage_one, i) for i in range(2)]
+            for future in futures:
                 future.result()
+        except MediaLayerError:
+            raise
+        except Exception as exc:
+            if is_transient_aws_error(exc):
+                log.warning("staging run %s failed (transient): %r", run_prefix, exc)
+                raise Overloaded("the video service is busy; retry shortly") from None
+            log.exception("staging run %s failed", run_prefix)
+            raise InternalError("the video could not be compared") from None
 
     def _clean_up(self, run_prefix: str) -> None:
         try:

@@ -8,6 +8,7 @@ No stage logic lives here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing
@@ -130,7 +131,8 @@ class LocalPoolRunner:
                 self._pool = None
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             if process.is_alive() and process.pid:
-                os.kill(process.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):  # it may exit between the check and the kill
+                    os.kill(process.pid, signal.SIGKILL)
         pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> None:
