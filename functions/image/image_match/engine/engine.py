@@ -1,17 +1,19 @@
-"""The image engine: decode -> content box -> global hash + ORB features; compare in two stages.
+"""The image engine: decode -> content box -> global hash; ORB features only when the hash cannot decide.
 
-``fingerprint`` does all per-file work once (decode at 640 px long side, trim bars, hash the content
-box, 2,000 ORB features), so ``compare`` is cheap and pure. ``compare`` always scores the global hash
-(with dihedral variants); unless the hash alone is decisive (a near-duplicate) it verifies geometry
-with local features in up to four stages, cheapest first, stopping once the evidence is strong
-(:func:`_verify_staged`: direct, mirrored, inset, mirrored inset); the evidence is fused into one raw
-score (:mod:`image_match.engine.fuse`) that the fitted calibration maps onto the public score.
-Signatures keep the working grayscale image so that the mirrored and half-size stages can be computed
-in ``compare`` only for the pairs that need them.
+``fingerprint`` decodes at 640 px long side, trims bars and hashes the content box. ``compare`` scores
+the global hash (with dihedral variants); unless the hash alone is decisive (a near-duplicate: the
+common re-upload case, answered without any local features) it extracts ORB features of both images
+(once per signature, both images at the same time) and verifies geometry in up to five stages,
+cheapest first, stopping once the evidence is strong (:func:`_verify_staged`: direct, mirrored, inset,
+and for pairs with unexplained descriptor agreement zoom and mirrored zoom);
+the evidence is fused into one raw score (:mod:`image_match.engine.fuse`) that the fitted calibration
+maps onto the public score. Signatures keep the working grayscale image so that the features, the
+mirrored and the half-size stage can be computed in ``compare`` only for the pairs that need them.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -26,12 +28,16 @@ from medialayer.calibration import Calibration
 from medialayer.caps import DEFAULT_CAPS, MediaCaps, MediaType
 from medialayer.engine import Comparison
 
-ENGINE_VERSION = "image-1.1"
+ENGINE_VERSION = "image-1.2"
 WORKING_LONG_SIDE = 640
 CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "calibration.json"
 HASH_DECISIVE_BITS = 16  # hash distance at or below this (of 256): near-duplicate, no geometry needed
 GEOMETRY_STRONG = 0.9  # geometry_score at or above this after the direct stage: stop there
-INSET_GATE = 0.5  # geometry_score below this after a stage: run the next (inset, then mirrored inset)
+INSET_GATE = 0.5  # geometry_score below this after a stage: run the next
+#: Descriptor matches (ratio-test survivors) the direct or mirrored stage must reach before the zoom
+#: stages run: a cost knob, the 90th percentile of the calibration half's unrelated pairs (so about
+#: one unrelated pair in ten pays for the zoom stages; their maximum was 41).
+ZOOM_GATE_MATCHES = 14
 
 
 @dataclass
@@ -41,17 +47,23 @@ class ImageSignature:
     gray: np.ndarray
     box: Box
     hash: global_hash.GlobalHash
-    features: local_features.Features
     width: int
     height: int
     scale: float
     fmt: str
     frames: int = 1
     notes: list[str] = field(default_factory=list)
+    features: local_features.Features | None = None  # ORB pool, filled by ``with_features`` when needed
 
     @property
     def content_area(self) -> float:
         return float(self.box.area)
+
+    def with_features(self) -> ImageSignature:
+        """This signature with its ORB feature pool extracted (once; later calls are free)."""
+        if self.features is None:
+            self.features = local_features.extract(self.gray, local_features.N_FEATURES_POOL)
+        return self
 
 
 class ImageEngine:
@@ -72,7 +84,6 @@ class ImageEngine:
             gray=decoded.gray,
             box=box,
             hash=global_hash.compute(content),
-            features=local_features.extract(decoded.gray, local_features.N_FEATURES_POOL),
             width=decoded.width,
             height=decoded.height,
             scale=decoded.scale,
@@ -100,6 +111,7 @@ class ImageEngine:
         best, mirrored, g_score = local_features.Verification(), False, 0.0
         stages: list[str] = []
         if distance > HASH_DECISIVE_BITS or quality < fuse.MIN_HASH_QUALITY:
+            _extract_features(source, target)
             best, mirrored, stages = _verify_staged(source, target)
             g_score = fuse.geometry_score(best)
             details["geometry"] = {
@@ -140,49 +152,69 @@ def _load_calibration(path: str) -> Calibration:
     return Calibration.load(Path(path))
 
 
+def _extract_features(source: ImageSignature, target: ImageSignature) -> None:
+    """Extract whichever feature pools are missing; two at once run in two threads (OpenCV drops the
+    GIL), as the two fingerprints do, so a pair on a multi-core host waits for one extraction."""
+    missing = [sig for sig in (source, target) if sig.features is None]
+    if len(missing) == 2:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(ImageSignature.with_features, missing))
+    elif missing:
+        missing[0].with_features()
+
+
 def _verify_staged(
     source: ImageSignature, target: ImageSignature
 ) -> tuple[local_features.Verification, bool, list[str]]:
     """Geometric verification, cheapest stage first, stopping as soon as the evidence is strong.
 
-    1. ``direct``: the strongest 1,000 features of each image.
+    1. ``direct``: ``N_FEATURES`` strong features of each image, spread over it (``Features.spread``).
     2. ``mirror``: the same against the horizontally mirrored source (flips combined with crops etc.).
-    3. ``inset``: each image at half size against the other's full 2,000-feature pool, for an image
-       shown small inside the other (picture-in-picture, collages, thumbnails) or a crop blown up to
-       full size (the half-size target then sits at the source's scale).
-    4. ``inset_mirror``: the half-size target against the mirrored source pool (mirrored crops).
+    3. ``inset``: the source at half size against the target's full feature pool, for a source shown
+       small inside the target (picture-in-picture, collages, thumbnails), whose fine-scale corners do
+       not exist there.
+    4. ``zoom`` and ``zoom_mirror``: the target at half size against the source's (mirrored) pool, for
+       a crop blown up to full size, where repetitive texture (facades, foliage) defeats the direct
+       stage. Only when the first two stages found at least ``ZOOM_GATE_MATCHES`` descriptor matches
+       but no geometry: most unrelated pairs stop after three stages.
     Returns the best verification (homography in source -> target working pixels), whether it is
     mirrored, and the stages run.
     """
     lf = local_features
     n = lf.N_FEATURES
+    src_feats, tgt_feats = source.with_features().features, target.with_features().features
+    assert src_feats is not None and tgt_feats is not None
     src_area, tgt_area = source.content_area, target.content_area
-    best = lf.verify(source.features.top(n), target.features.top(n), src_area, tgt_area)
+    src_top, tgt_top = src_feats.spread(n), tgt_feats.spread(n)
+    best = lf.verify(src_top, tgt_top, src_area, tgt_area)
     stages = ["direct"]
     if fuse.geometry_score(best) >= GEOMETRY_STRONG:
         return best, False, stages
-    mirror = lf.verify(lf.mirrored(source.gray, source.features.top(n)), target.features.top(n), src_area, tgt_area)
+    mirror = lf.verify(lf.mirrored(source.gray, src_top), tgt_top, src_area, tgt_area)
     stages.append("mirror")
+    most_matches = max(best.matches, mirror.matches)
     mirrored = False
     if mirror.inliers > best.inliers:
         best, mirrored = mirror, True
     if fuse.geometry_score(best) >= INSET_GATE:
         return best, mirrored, stages
     stages.append("inset")
+    inset = lf.verify(lf.extract_small(source.gray), tgt_feats, src_area, tgt_area)
+    if inset.inliers > best.inliers:
+        best, mirrored = inset, False
+    if fuse.geometry_score(best) >= INSET_GATE or most_matches < ZOOM_GATE_MATCHES:
+        return best, mirrored, stages
+    stages.append("zoom")
     small_target = lf.extract_small(target.gray)
-    for candidate, is_mirror in (
-        (lf.verify(lf.extract_small(source.gray), target.features, src_area, tgt_area), False),
-        (lf.verify(small_target, source.features, tgt_area, src_area).inverted(), False),
-    ):
-        if candidate.inliers > best.inliers:
-            best, mirrored = candidate, is_mirror
+    zoom = lf.verify(small_target, src_feats, tgt_area, src_area).inverted()
+    if zoom.inliers > best.inliers:
+        best, mirrored = zoom, False
     if fuse.geometry_score(best) >= INSET_GATE:
         return best, mirrored, stages
-    stages.append("inset_mirror")
-    mirrored_pool = lf.mirrored(source.gray, source.features)
-    candidate = lf.verify(small_target, mirrored_pool, tgt_area, src_area).inverted()
-    if candidate.inliers > best.inliers:
-        best, mirrored = candidate, True
+    stages.append("zoom_mirror")
+    zoom_mirror = lf.verify(small_target, lf.mirrored(source.gray, src_feats), tgt_area, src_area).inverted()
+    if zoom_mirror.inliers > best.inliers:
+        best, mirrored = zoom_mirror, True
     return best, mirrored, stages
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-N_FEATURES = 1000  # per image for the symmetric stages
+N_FEATURES = 500  # per image for the direct and mirrored stages
 N_FEATURES_POOL = 2000  # kept in the signature for the asymmetric (picture-in-picture) stage
 N_FEATURES_SMALL = 500  # of the half-size image in the asymmetric stage
 SMALL_SCALE = 0.5
@@ -32,6 +32,8 @@ REPROJ_PX = 4.0
 MIN_MATCHES = 8
 CELL_PX = 4.0
 MAX_SCALE = 8.0
+SPREAD_GRID = 4  # cells per side for ``Features.spread``
+SPREAD_QUOTA = 2.0  # each cell gives at most this many times its fair share n / SPREAD_GRID**2
 MAX_PERSPECTIVE = 2e-3  # |h31|, |h32| in working pixels: beyond this the "homography" is a degenerate fit
 
 
@@ -49,8 +51,36 @@ class Features:
 
     def top(self, n: int) -> Features:
         """The ``n`` strongest features."""
-        cut = [None if a is None else a[:n] for a in (self.size, self.angle, self.octave)]
-        return Features(self.pts[:n], self.desc[:n], *cut)
+        return self.take(np.arange(min(n, len(self.pts))))
+
+    def spread(self, n: int) -> Features:
+        """``n`` strong features spread over the image: at most ``SPREAD_QUOTA`` x their fair share from
+        each cell of a ``SPREAD_GRID`` x ``SPREAD_GRID`` grid (strongest first within a cell), topped up
+        with the strongest of the rest. Plain top-``n`` crowds into the most textured region (a facade's
+        windows, foliage); when a crop cuts that region away, few of the survivors exist in the other
+        image. Spread features keep a crop's share of them in proportion to its area."""
+        count = len(self.pts)
+        if count <= n:
+            return self
+        lo = self.pts.min(axis=0)
+        span = np.maximum(self.pts.max(axis=0) - lo, 1e-6)
+        cell = np.minimum(((self.pts - lo) / span * SPREAD_GRID).astype(np.int64), SPREAD_GRID - 1)
+        cell_id = cell[:, 1] * SPREAD_GRID + cell[:, 0]
+        by_cell = np.argsort(cell_id, kind="stable")  # stable: strength order kept within a cell
+        sorted_ids = cell_id[by_cell]
+        rank = np.empty(count, np.int64)
+        rank[by_cell] = np.arange(count) - np.searchsorted(sorted_ids, sorted_ids, side="left")
+        quota = int(np.ceil(SPREAD_QUOTA * n / SPREAD_GRID**2))
+        within = np.flatnonzero(rank < quota)[:n]
+        if within.size < n:
+            rest = np.setdiff1d(np.arange(count), within, assume_unique=True)[: n - within.size]
+            within = np.sort(np.concatenate([within, rest]))
+        return self.take(within)
+
+    def take(self, index: np.ndarray) -> Features:
+        """The features at ``index`` (in that order)."""
+        cut = [None if a is None else a[index] for a in (self.size, self.angle, self.octave)]
+        return Features(self.pts[index], self.desc[index], *cut)
 
 
 _EMPTY = Features(pts=np.zeros((0, 2), np.float32), desc=np.zeros((0, 32), np.uint8))
