@@ -43,8 +43,8 @@ def geometry_score(v: Verification) -> float:
     """Geometric agreement in [0, 1): 0 up to chance level, then rising with each inlier beyond it.
 
     A homography needs 4 correspondences, so MAGSAC on unrelated images finds 4-6 "inliers" by
-    chance (never more than 5 on the calibration half's 1,240 unrelated pairs, over the three
-    verification stages; 6 with the four stages of engine 1.1); every distinct inlier beyond ``CHANCE_INLIERS`` is strong evidence.
+    chance (never more than 5 on the calibration half's 1,240 unrelated pairs, in any of the five
+    verification stages); every distinct inlier beyond ``CHANCE_INLIERS`` is strong evidence.
     Inliers packed into a sliver (convex hull under ``MIN_COVERAGE`` of both images, e.g. one
     repeated logo or glyph) count half.
     """
