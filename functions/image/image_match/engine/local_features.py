@@ -133,15 +133,18 @@ def extract(gray: np.ndarray, n: int = N_FEATURES) -> Features:
 def _to_features(kps: list[cv2.KeyPoint], desc: np.ndarray | None, sort: bool) -> Features:
     if desc is None or not kps:
         return _EMPTY
-    rows = np.array([(*kp.pt, kp.size, kp.angle, kp.octave, kp.response) for kp in kps], dtype=np.float64)
-    order = np.argsort(-rows[:, 5], kind="stable") if sort else np.arange(len(kps))
-    rows = rows[order]
+    count = len(kps)
+    if sort:
+        response = np.fromiter((kp.response for kp in kps), np.float64, count)
+        order = np.argsort(-response, kind="stable")
+        kps = [kps[i] for i in order]
+        desc = desc[order]
     return Features(
-        pts=np.ascontiguousarray(rows[:, :2], dtype=np.float32),
-        desc=np.ascontiguousarray(desc[order]),
-        size=rows[:, 2].astype(np.float32),
-        angle=rows[:, 3].astype(np.float32),
-        octave=rows[:, 4].astype(np.int32),
+        pts=np.ascontiguousarray(cv2.KeyPoint_convert(kps), dtype=np.float32).reshape(-1, 2),
+        desc=np.ascontiguousarray(desc),
+        size=np.fromiter((kp.size for kp in kps), np.float32, count),
+        angle=np.fromiter((kp.angle for kp in kps), np.float32, count),
+        octave=np.fromiter((kp.octave for kp in kps), np.int32, count),
     )
 
 
