@@ -51,3 +51,25 @@ def wav_bytes(samples: np.ndarray, sr: int, declared_frames: int | None = None) 
     buf.write(b"data" + struct.pack("<I", data_size))
     buf.write(pcm)
     return buf.getvalue()
+
+
+def glides(seconds: float, seed: int, sr: int = SR) -> np.ndarray:
+    """Sparse tonal 'song' (whale / howl-like): slow pitch glides with a few harmonics, 0.8-2.5 s each,
+    separated by pauses. Few onsets, so few landmarks: the hard case for a landmark matcher."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    out = np.zeros(n, np.float32)
+    onset = float(rng.uniform(0.0, 0.5))
+    while onset < seconds:
+        length = float(rng.uniform(0.8, 2.5))
+        m = int(length * sr)
+        f_start, f_end = 2 ** rng.uniform(np.log2(200), np.log2(1200), 2)
+        freq = np.geomspace(f_start, f_end, m)
+        phase = 2 * np.pi * np.cumsum(freq) / sr
+        env = np.sin(np.pi * np.arange(m) / m) ** 2
+        call = sum((0.5**k) * np.sin((k + 1) * phase) for k in range(3)) * env
+        start = int(onset * sr)
+        seg = call[: n - start].astype(np.float32)
+        out[start : start + seg.size] += seg
+        onset += length + float(rng.uniform(0.3, 1.5))
+    return (0.3 * out / max(1e-9, float(np.abs(out).max()))).astype(np.float32)

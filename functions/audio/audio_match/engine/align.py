@@ -22,6 +22,8 @@ SLOPE_STEP = 0.0005
 #: Hough offset bin (frames) and the inlier tolerance of the refined line (frames).
 OFFSET_BIN = 3.0
 INLIER_TOL = 2.5
+#: At most this many matches vote in one Hough search (an even subset of them).
+HOUGH_MAX_VOTERS = 30000
 #: A segment continues while its matched anchors outnumber this many per second of the source (see
 #: best_run); chance anchors on a line are ~50x sparser, a copy's several times denser even at SNR 0 dB.
 RUN_COST_PER_S = 2.0
@@ -60,6 +62,11 @@ def hough_line(t_src: np.ndarray, t_tgt: np.ndarray, scale: float) -> tuple[floa
     """Best (slope, offset, votes) over slopes ``scale * (1 ± SLOPE_SPAN)`` and OFFSET_BIN offset bins."""
     if t_src.size == 0:
         return scale, 0.0, 0
+    if t_src.size > HOUGH_MAX_VOTERS:
+        # An even subset votes: a line with enough matches to matter keeps its peak, and the vote
+        # (slopes x matches) stays cheap on long files; ``refine_line`` then fits on all the matches.
+        every = -(-t_src.size // HOUGH_MAX_VOTERS)
+        t_src, t_tgt = t_src[::every], t_tgt[::every]
     rel = np.arange(-SLOPE_SPAN, SLOPE_SPAN + 1e-12, SLOPE_STEP)
     slopes = scale * (1.0 + rel)
     centre = float(np.mean(t_src))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,15 +23,25 @@ from audio_match.engine.landmarks import (
     log_spectrogram,
     pair_peaks,
 )
-from audio_match.engine.matching import VariantMatches, match_weights, offset_peak, search
+from audio_match.engine.matching import Variant, VariantMatches, match_weights, offset_peak, search
+from audio_match.engine.verify import DensePeaks, PeakMap, Verification, best_stretch, dense_peaks, verify
 from medialayer.calibration import MATCH_SCORE, Calibration
 from medialayer.caps import DEFAULT_CAPS, MediaCaps
 from medialayer.engine import Comparison, MatchedSegment
 
-ENGINE_VERSION = "audio-landmarks-3"
+ENGINE_VERSION = "audio-landmarks-4"
 CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "calibration.json"
 #: Fewer pairs than this on either side: too little structure to claim anything (silence, tones).
 MIN_PAIRS = 20
+#: Verified candidates: offset peaks of this many top variants, and this many of the identity's
+#: offset peaks, at least CANDIDATE_SEPARATION frames apart.
+VERIFY_VARIANTS = 3
+IDENTITY_CANDIDATES = 8
+CANDIDATE_SEPARATION = 6
+#: Dense-verification z-scores count as evidence above this floor, this many units per z (chosen on
+#: the calibration half: unrelated pairs reach z ~ 10 at their best candidate).
+VERIFY_Z_FLOOR = 8.0
+VERIFY_GAIN = 2.0
 #: Seconds from a frame index to the centre of its analysis window.
 _FRAME_S = HOP / SAMPLE_RATE
 _CENTRE_S = N_FFT / 2 / SAMPLE_RATE
@@ -42,12 +52,13 @@ EDGE_SNAP_S = DT_MAX / FRAMES_PER_S + _CENTRE_S
 
 @dataclass(frozen=True)
 class AudioSignature:
-    """Landmark pairs of one recording (plain picklable data) and what they were computed from."""
+    """Landmark pairs and dense peaks (for verification) of one recording: plain picklable data."""
 
     pairs: PeakPairs
     duration_s: float
     n_peaks: int
     engine_version: str = ENGINE_VERSION
+    dense: DensePeaks = field(default_factory=DensePeaks.empty)
 
 
 def concat_signatures(parts: list[tuple[AudioSignature, float]]) -> AudioSignature:
@@ -60,6 +71,7 @@ def concat_signatures(parts: list[tuple[AudioSignature, float]]) -> AudioSignatu
     if not parts:
         z = np.zeros(0, np.float32)
         return AudioSignature(pairs=PeakPairs(z, z, z, z), duration_s=0.0, n_peaks=0)
+    dense = DensePeaks.concat([(sig.dense, int(round(start * FRAMES_PER_S))) for sig, start in parts])
     shifted = [
         (sig.pairs.t1 + np.float32(start * FRAMES_PER_S), sig) for sig, start in sorted(parts, key=lambda p: p[1])
     ]
@@ -70,7 +82,8 @@ def concat_signatures(parts: list[tuple[AudioSignature, float]]) -> AudioSignatu
         dt=np.concatenate([s.pairs.dt for _, s in shifted]),
     )
     end = max(start + sig.duration_s for sig, start in parts)
-    return AudioSignature(pairs=pairs, duration_s=float(end), n_peaks=sum(s.n_peaks for s, _ in parts))
+    n_peaks = sum(s.n_peaks for s, _ in parts)
+    return AudioSignature(pairs=pairs, duration_s=float(end), n_peaks=n_peaks, dense=dense)
 
 
 @lru_cache(maxsize=4)
@@ -82,6 +95,12 @@ def raw_from_evidence(evidence: float) -> float:
     """``log2(1 + evidence)``: evidence spans 0 (unrelated) to thousands (a clean copy); on a log scale
     the calibration's margins (a fraction of the raw range) stay meaningful near the threshold."""
     return float(np.log2(1.0 + max(0.0, float(evidence))))
+
+
+def verified_evidence(z: float) -> float:
+    """Evidence from a dense verification's z-score: ``VERIFY_GAIN * (z - VERIFY_Z_FLOOR)``, 0 below the
+    floor (unrelated audio reaches z ~ 10 at the best of its candidates; a copy in noise 15-80)."""
+    return VERIFY_GAIN * max(0.0, float(z) - VERIFY_Z_FLOOR)
 
 
 def _seconds(frames: float) -> float:
@@ -116,17 +135,26 @@ class AudioEngine:
             x = resample_poly(x, SAMPLE_RATE // g, int(sr) // g).astype(np.float32)
         if not np.isfinite(x).all():
             x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-        peaks = find_peaks(log_spectrogram(x))
-        return AudioSignature(pairs=pair_peaks(peaks), duration_s=x.size / SAMPLE_RATE, n_peaks=int(peaks.t.size))
+        logmag = log_spectrogram(x)
+        peaks = find_peaks(logmag)
+        return AudioSignature(
+            pairs=pair_peaks(peaks),
+            duration_s=x.size / SAMPLE_RATE,
+            n_peaks=int(peaks.t.size),
+            dense=dense_peaks(logmag),
+        )
 
     # -- comparison -------------------------------------------------------------------------------
     def compare(self, source: AudioSignature, target: AudioSignature) -> Comparison:
         """Align ``target`` against ``source``.
 
-        ``raw_score`` is ``log2(1 + evidence)`` of the best aligned line, its evidence being the largest
-        sum, over any 10 s of it, of its time-consistent matches, each weighted by
+        ``raw_score`` is ``log2(1 + evidence)``. The landmark evidence of the best aligned line is the
+        largest sum, over any 10 s of it, of its time-consistent matches, each weighted by
         ``1 / sqrt(matches sharing its key)`` (``matching.match_weights``), so repeated keys (beats,
-        held notes) cannot pile up chance evidence.
+        held notes) cannot pile up chance evidence. Candidate alignments (that line, the top variants'
+        offset peaks, the identity's best offset peaks) are then verified densely (``verify``); the best
+        one's z-score adds ``verified_evidence(z)`` when it confirms the line, or carries the score (and
+        the segment) alone when it is another alignment that verifies better than the line's landmarks.
         """
         details: dict[str, Any] = {
             "engine_version": ENGINE_VERSION,
@@ -145,7 +173,28 @@ class AudioEngine:
             order = np.argsort(best.t_src[ln.inliers], kind="stable")
             idx = ln.inliers[order]
             evidence.append(round(align.window_evidence(best.t_src[idx], weights[idx], FRAMES_PER_S), 3))
-        raw = raw_from_evidence(max(evidence)) if evidence else 0.0
+        landmark_evidence = max(evidence) if evidence else 0.0
+        cand, ver = _verify_candidates(source, target, results, lines[0] if lines else None, weights)
+        first, last, _excess = best_stretch(ver)
+        on_line = bool(lines) and _on_line(cand, ver.offset, lines[0], 0.5 * (first + last))
+        bonus = verified_evidence(ver.z)
+        if on_line:  # the same alignment, confirmed densely: the two kinds of evidence add up
+            total = landmark_evidence + bonus
+            if bonus > 0:
+                frame_segments = _extend_to_stretch(frame_segments, first, last)
+        elif bonus > landmark_evidence:  # another alignment verifies better: it alone carries the score
+            total = bonus
+            frame_segments = [_verified_segment(cand, ver, first, last, bonus)]
+        else:
+            total = landmark_evidence
+        raw = raw_from_evidence(total)
+        details["verify"] = {
+            "z": round(ver.z, 3),
+            "evidence": round(bonus, 3),
+            "variant": {"kind": cand.variant.kind, "factor": cand.variant.factor},
+            "offset_s": round(ver.offset * _FRAME_S, 3),
+            "on_line": on_line,
+        }
         # A segment is reported only when its own evidence would pass the match threshold — except
         # that a matching pair always keeps its strongest segment.
         segments = [self._segment(fs, source.duration_s, target.duration_s) for fs in frame_segments]
@@ -209,6 +258,110 @@ class AudioEngine:
     def calibration(self) -> Calibration:
         """The fitted score mapping (``calibration.json`` beside the package)."""
         return _load_calibration(self._calibration_path)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An alignment to verify: ``t_tgt = slope * t_src + offset`` (frames) under ``variant``."""
+
+    variant: Variant
+    slope: float
+    offset: float
+
+
+def _top_offsets(vm: VariantMatches, k: int, weights: np.ndarray | None = None) -> list[float]:
+    """The ``k`` strongest offset peaks (3-frame windows, key-weighted) of one variant's matches."""
+    if vm.t_src.size == 0:
+        return []
+    weights = match_weights(vm.keys) if weights is None else weights
+    off = vm.t_tgt.astype(np.float64) - vm.variant.time_scale * vm.t_src
+    b = np.rint(off).astype(np.int64)
+    lo = int(b.min())
+    hist = np.bincount(b - lo, weights=weights)
+    score = np.convolve(hist, np.ones(3), mode="same")
+    out = []
+    for _ in range(k):
+        i = int(np.argmax(score))
+        if score[i] <= 0:
+            break
+        out.append(float(i + lo))
+        score[max(0, i - CANDIDATE_SEPARATION) : i + CANDIDATE_SEPARATION + 1] = 0.0
+    return out
+
+
+def _candidates(results: list[VariantMatches], line: align.Line | None, weights: np.ndarray) -> list[Candidate]:
+    """What to verify: the best line, the top variants' offset peaks, and the identity's best peaks
+    (a copy in heavy noise often ranks a few places down in the identity's offset histogram).
+    ``weights`` are the match weights of ``results[0]``."""
+    best = results[0]
+    out = [Candidate(best.variant, line.slope, line.offset)] if line is not None else []
+    out += [Candidate(r.variant, r.variant.time_scale, r.peak_offset) for r in results[:VERIFY_VARIANTS]]
+    identity = next((r for r in results if r.variant == Variant("speed", 1.0)), None)
+    if identity is not None:
+        known = weights if identity is best else None  # the best variant's weights are already known
+        out += [Candidate(identity.variant, 1.0, o) for o in _top_offsets(identity, IDENTITY_CANDIDATES, known)]
+    return out
+
+
+def _verify_candidates(
+    source: AudioSignature,
+    target: AudioSignature,
+    results: list[VariantMatches],
+    line: align.Line | None,
+    weights: np.ndarray,
+) -> tuple[Candidate, Verification]:
+    """The candidate whose dense verification scores highest, and that verification (``weights``: the
+    match weights of ``results[0]``, reused)."""
+    tmap = PeakMap(target.dense)
+    scored = [
+        (c, verify(source.dense, tmap, c.slope, c.offset, c.variant.pitch_scale))
+        for c in _candidates(results, line, weights)
+    ]
+    return max(scored, key=lambda cv: cv[1].z)
+
+
+def _verified_segment(
+    cand: Candidate, ver: Verification, first: float, last: float, evidence: float
+) -> align.FrameSegment:
+    """The segment of a candidate that only dense verification found: where its agreement is best."""
+    hits = int(np.count_nonzero((ver.t_src >= first) & (ver.t_src <= last) & (ver.excess > 0)))
+    return align.FrameSegment(
+        src_start=first,
+        src_end=last,
+        tgt_start=cand.slope * first + ver.offset,
+        tgt_end=cand.slope * last + ver.offset,
+        slope=cand.slope,
+        offset=ver.offset,
+        matches=hits,
+        evidence=evidence,
+    )
+
+
+def _extend_to_stretch(segments: list[align.FrameSegment], first: float, last: float) -> list[align.FrameSegment]:
+    """Widen the landmark segment that overlaps the verified stretch most to cover that stretch.
+
+    Landmark matches thin out in noise (a copy at SNR 0 dB can leave gaps of several seconds that split
+    or shorten its segment); the dense agreement along the same line keeps going, so its stretch shows
+    the copy's extent. Segments are only ever widened, along their own line.
+    """
+    if not segments or last <= first:
+        return segments
+
+    def overlap(fs: align.FrameSegment) -> float:
+        return min(fs.src_end, last) - max(fs.src_start, first)
+
+    i = max(range(len(segments)), key=lambda k: overlap(segments[k]))
+    fs = segments[i]
+    if overlap(fs) <= 0:
+        return segments
+    s0, s1 = min(fs.src_start, first), max(fs.src_end, last)
+    wide = replace(fs, src_start=s0, src_end=s1, tgt_start=fs.slope * s0 + fs.offset, tgt_end=fs.slope * s1 + fs.offset)
+    return [wide if k == i else seg for k, seg in enumerate(segments)]
+
+
+def _on_line(cand: Candidate, offset: float, line: align.Line, t_mid: float) -> bool:
+    """Whether a verified candidate is the same alignment as the landmark line (near ``t_mid``)."""
+    return abs(cand.slope * t_mid + offset - (line.slope * t_mid + line.offset)) <= 2 * align.OFFSET_BIN
 
 
 def _extract_lines(

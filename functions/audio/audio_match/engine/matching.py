@@ -31,6 +31,9 @@ MAX_HITS_PER_KEY = 24
 #: DECISIVE_MIN_PEAK and DECISIVE_RATIO times the runner-up's: only that variant is matched in full.
 DECISIVE_MIN_PEAK = 64
 DECISIVE_RATIO = 1.25
+#: At most this many source pairs screen each variant: ~4 minutes of audio at the default every 4th;
+#: a longer file's copy is screened on a sparser subset, its offset peak growing with its length anyway.
+SCREEN_MAX_PAIRS = 16000
 
 
 @dataclass(frozen=True)
@@ -86,29 +89,32 @@ class KeyTable:
 
     @classmethod
     def build(cls, keys: np.ndarray) -> KeyTable:
-        valid = np.nonzero(keys >= 0)[0]
+        valid = np.nonzero(keys >= 0)[0].astype(np.int32)
         k = keys[valid]
         order = valid[np.argsort(k, kind="stable")]
-        full = np.bincount(k, minlength=N_KEYS).astype(np.int64)
-        start = np.cumsum(full) - full  # indexes ``order``, which still holds the hot keys
+        full = np.bincount(k, minlength=N_KEYS).astype(np.int32)
+        start = np.cumsum(full, dtype=np.int32) - full  # indexes ``order``, which still holds the hot keys
         count = full.copy()
         count[count > MAX_HITS_PER_KEY] = 0
         return cls(count=count, start=start, order=order)
 
     def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """All (source index, target index) pairs with equal keys."""
-        src = np.nonzero(keys >= 0)[0]
+        """All (source index, target index) pairs with equal keys.
+
+        int32 throughout and one ``np.repeat`` per output (the hits of source key ``i`` are
+        ``order[start[k_i] + j]``, ``j < count[k_i]``, i.e. ``arange(total)`` shifted per run): this is
+        the hottest loop of a comparison (every screened variant calls it).
+        """
+        src = np.nonzero(keys >= 0)[0].astype(np.int32)
         k = keys[src]
         c = self.count[k]
         hit = c > 0
         src, k, c = src[hit], k[hit], c[hit]
         if src.size == 0:
-            empty = np.zeros(0, np.int64)
+            empty = np.zeros(0, np.int32)
             return empty, empty
-        total = int(c.sum())
-        first = np.cumsum(c) - c
-        within = np.arange(total) - np.repeat(first, c)
-        tgt = self.order[np.repeat(self.start[k], c) + within]
+        first = np.cumsum(c, dtype=np.int32) - c
+        tgt = self.order[np.repeat(self.start[k] - first, c) + np.arange(int(first[-1] + c[-1]), dtype=np.int32)]
         return np.repeat(src, c), tgt
 
 
@@ -169,7 +175,8 @@ def search(
 ) -> list[VariantMatches]:
     """Match the grid's variants, best first.
 
-    Two stages keep this cheap: every variant is screened with every ``screen_every``-th source pair,
+    Two stages keep this cheap: every variant is screened with every ``screen_every``-th source pair
+    (sparser on long files, so that at most SCREEN_MAX_PAIRS are screened),
     then the ``keep`` best screened variants (and the identity) are matched with all pairs — or, when
     one variant wins the screening decisively (``DECISIVE_RATIO``), only that one. The returned list
     holds only those fully matched variants, sorted by their offset-peak count.
@@ -177,7 +184,7 @@ def search(
     grid = grid or variant_grid()
     table = KeyTable.build(keys_of(tgt))
     if screen_every > 1 and len(grid) > keep + 1:
-        few = subsample(src, screen_every)
+        few = subsample(src, max(screen_every, -(-src.t1.size // SCREEN_MAX_PAIRS)))
         screened = [match_variant(few, table, tgt.t1, v).peak_count for v in grid]
         ranked = sorted(range(len(grid)), key=lambda i: -screened[i])
         top, runner_up = screened[ranked[0]], screened[ranked[1]]
