@@ -95,13 +95,14 @@ def test_an_alignment_found_only_by_verification_gets_its_own_segment(
 ) -> None:
     """When the best verified candidate is not the landmark line and verifies better than the line's
     landmarks, it carries the score and the segment (forced here by declaring it off the line)."""
+    import audio_match.engine.candidates as candidates_mod
     import audio_match.engine.engine as eng_mod
 
     src = notes(40.0, seed=21)
     host = notes(30.0, seed=22)
     target = add_noise(np.concatenate([host[: 7 * SR], src[12 * SR : 20 * SR], host[7 * SR :]]), -9, 5)
     sig_src, sig_tgt = engine.fingerprint_samples(src, SR), engine.fingerprint_samples(target, SR)
-    monkeypatch.setattr(eng_mod, "_on_line", lambda *_: False)
+    monkeypatch.setattr(candidates_mod, "is_on_line", lambda *_: False)
     monkeypatch.setattr(eng_mod, "verified_evidence", lambda z: 1000.0)
     result = engine.compare(sig_src, sig_tgt)
     assert result.raw_score == pytest.approx(np.log2(1001.0))

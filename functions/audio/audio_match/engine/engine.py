@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import resample_poly
 
-from audio_match.engine import align
+from audio_match.engine import align, candidates
 from audio_match.engine.decode import decode_mono
 from audio_match.engine.landmarks import (
     DT_MAX,
@@ -23,8 +23,8 @@ from audio_match.engine.landmarks import (
     log_spectrogram,
     pair_peaks,
 )
-from audio_match.engine.matching import Variant, VariantMatches, match_weights, offset_peak, search
-from audio_match.engine.verify import DensePeaks, PeakMap, Verification, best_stretch, dense_peaks, verify
+from audio_match.engine.matching import VariantMatches, match_weights, offset_peak, search
+from audio_match.engine.verify import DensePeaks, best_stretch, dense_peaks
 from medialayer.calibration import MATCH_SCORE, Calibration
 from medialayer.caps import DEFAULT_CAPS, MediaCaps
 from medialayer.engine import Comparison, MatchedSegment
@@ -33,11 +33,6 @@ ENGINE_VERSION = "audio-landmarks-4"
 CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "calibration.json"
 #: Fewer pairs than this on either side: too little structure to claim anything (silence, tones).
 MIN_PAIRS = 20
-#: Verified candidates: offset peaks of this many top variants, and this many of the identity's
-#: offset peaks, at least CANDIDATE_SEPARATION frames apart.
-VERIFY_VARIANTS = 3
-IDENTITY_CANDIDATES = 8
-CANDIDATE_SEPARATION = 6
 #: Dense-verification z-scores count as evidence above this floor, this many units per z (chosen on
 #: the calibration half: unrelated pairs reach z ~ 10 at their best candidate).
 VERIFY_Z_FLOOR = 8.0
@@ -174,17 +169,17 @@ class AudioEngine:
             idx = ln.inliers[order]
             evidence.append(round(align.window_evidence(best.t_src[idx], weights[idx], FRAMES_PER_S), 3))
         landmark_evidence = max(evidence) if evidence else 0.0
-        cand, ver = _verify_candidates(source, target, results, lines[0] if lines else None, weights)
+        cand, ver = candidates.best_verified(source.dense, target.dense, results, lines[0] if lines else None, weights)
         first, last, _excess = best_stretch(ver)
-        on_line = bool(lines) and _on_line(cand, ver.offset, lines[0], 0.5 * (first + last))
+        on_line = bool(lines) and candidates.is_on_line(cand, ver.offset, lines[0], 0.5 * (first + last))
         bonus = verified_evidence(ver.z)
         if on_line:  # the same alignment, confirmed densely: the two kinds of evidence add up
             total = landmark_evidence + bonus
             if bonus > 0:
-                frame_segments = _extend_to_stretch(frame_segments, first, last)
+                frame_segments = candidates.extend_to_stretch(frame_segments, first, last)
         elif bonus > landmark_evidence:  # another alignment verifies better: it alone carries the score
             total = bonus
-            frame_segments = [_verified_segment(cand, ver, first, last, bonus)]
+            frame_segments = [candidates.verified_segment(cand, ver, first, last, bonus)]
         else:
             total = landmark_evidence
         raw = raw_from_evidence(total)
@@ -258,110 +253,6 @@ class AudioEngine:
     def calibration(self) -> Calibration:
         """The fitted score mapping (``calibration.json`` beside the package)."""
         return _load_calibration(self._calibration_path)
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """An alignment to verify: ``t_tgt = slope * t_src + offset`` (frames) under ``variant``."""
-
-    variant: Variant
-    slope: float
-    offset: float
-
-
-def _top_offsets(vm: VariantMatches, k: int, weights: np.ndarray | None = None) -> list[float]:
-    """The ``k`` strongest offset peaks (3-frame windows, key-weighted) of one variant's matches."""
-    if vm.t_src.size == 0:
-        return []
-    weights = match_weights(vm.keys) if weights is None else weights
-    off = vm.t_tgt.astype(np.float64) - vm.variant.time_scale * vm.t_src
-    b = np.rint(off).astype(np.int64)
-    lo = int(b.min())
-    hist = np.bincount(b - lo, weights=weights)
-    score = np.convolve(hist, np.ones(3), mode="same")
-    out = []
-    for _ in range(k):
-        i = int(np.argmax(score))
-        if score[i] <= 0:
-            break
-        out.append(float(i + lo))
-        score[max(0, i - CANDIDATE_SEPARATION) : i + CANDIDATE_SEPARATION + 1] = 0.0
-    return out
-
-
-def _candidates(results: list[VariantMatches], line: align.Line | None, weights: np.ndarray) -> list[Candidate]:
-    """What to verify: the best line, the top variants' offset peaks, and the identity's best peaks
-    (a copy in heavy noise often ranks a few places down in the identity's offset histogram).
-    ``weights`` are the match weights of ``results[0]``."""
-    best = results[0]
-    out = [Candidate(best.variant, line.slope, line.offset)] if line is not None else []
-    out += [Candidate(r.variant, r.variant.time_scale, r.peak_offset) for r in results[:VERIFY_VARIANTS]]
-    identity = next((r for r in results if r.variant == Variant("speed", 1.0)), None)
-    if identity is not None:
-        known = weights if identity is best else None  # the best variant's weights are already known
-        out += [Candidate(identity.variant, 1.0, o) for o in _top_offsets(identity, IDENTITY_CANDIDATES, known)]
-    return out
-
-
-def _verify_candidates(
-    source: AudioSignature,
-    target: AudioSignature,
-    results: list[VariantMatches],
-    line: align.Line | None,
-    weights: np.ndarray,
-) -> tuple[Candidate, Verification]:
-    """The candidate whose dense verification scores highest, and that verification (``weights``: the
-    match weights of ``results[0]``, reused)."""
-    tmap = PeakMap(target.dense)
-    scored = [
-        (c, verify(source.dense, tmap, c.slope, c.offset, c.variant.pitch_scale))
-        for c in _candidates(results, line, weights)
-    ]
-    return max(scored, key=lambda cv: cv[1].z)
-
-
-def _verified_segment(
-    cand: Candidate, ver: Verification, first: float, last: float, evidence: float
-) -> align.FrameSegment:
-    """The segment of a candidate that only dense verification found: where its agreement is best."""
-    hits = int(np.count_nonzero((ver.t_src >= first) & (ver.t_src <= last) & (ver.excess > 0)))
-    return align.FrameSegment(
-        src_start=first,
-        src_end=last,
-        tgt_start=cand.slope * first + ver.offset,
-        tgt_end=cand.slope * last + ver.offset,
-        slope=cand.slope,
-        offset=ver.offset,
-        matches=hits,
-        evidence=evidence,
-    )
-
-
-def _extend_to_stretch(segments: list[align.FrameSegment], first: float, last: float) -> list[align.FrameSegment]:
-    """Widen the landmark segment that overlaps the verified stretch most to cover that stretch.
-
-    Landmark matches thin out in noise (a copy at SNR 0 dB can leave gaps of several seconds that split
-    or shorten its segment); the dense agreement along the same line keeps going, so its stretch shows
-    the copy's extent. Segments are only ever widened, along their own line.
-    """
-    if not segments or last <= first:
-        return segments
-
-    def overlap(fs: align.FrameSegment) -> float:
-        return min(fs.src_end, last) - max(fs.src_start, first)
-
-    i = max(range(len(segments)), key=lambda k: overlap(segments[k]))
-    fs = segments[i]
-    if overlap(fs) <= 0:
-        return segments
-    s0, s1 = min(fs.src_start, first), max(fs.src_end, last)
-    wide = replace(fs, src_start=s0, src_end=s1, tgt_start=fs.slope * s0 + fs.offset, tgt_end=fs.slope * s1 + fs.offset)
-    return [wide if k == i else seg for k, seg in enumerate(segments)]
-
-
-def _on_line(cand: Candidate, offset: float, line: align.Line, t_mid: float) -> bool:
-    """Whether a verified candidate is the same alignment as the landmark line (near ``t_mid``)."""
-    return abs(cand.slope * t_mid + offset - (line.slope * t_mid + line.offset)) <= 2 * align.OFFSET_BIN
 
 
 def _extract_lines(
