@@ -49,10 +49,6 @@ class Features:
     angle: np.ndarray | None = None
     octave: np.ndarray | None = None
 
-    def top(self, n: int) -> Features:
-        """The ``n`` strongest features."""
-        return self.take(np.arange(min(n, len(self.pts))))
-
     def spread(self, n: int) -> Features:
         """``n`` strong features spread over the image: at most ``SPREAD_QUOTA`` x their fair share from
         each cell of a ``SPREAD_GRID`` x ``SPREAD_GRID`` grid (strongest first within a cell), topped up
