@@ -57,6 +57,13 @@ class FrameSegment:
     matches: int
     evidence: float
 
+    @classmethod
+    def along(
+        cls, slope: float, offset: float, start: float, end: float, matches: int, evidence: float
+    ) -> FrameSegment:
+        """The segment of the line ``t_tgt = slope * t_src + offset`` over source frames ``start``..``end``."""
+        return cls(start, end, slope * start + offset, slope * end + offset, slope, offset, matches, evidence)
+
 
 def hough_line(t_src: np.ndarray, t_tgt: np.ndarray, scale: float) -> tuple[float, float, int]:
     """Best (slope, offset, votes) over slopes ``scale * (1 ± SLOPE_SPAN)`` and OFFSET_BIN offset bins."""
@@ -199,13 +206,5 @@ def _frame_segment(
     piece = idx[(t_src[idx] >= first) & (t_src[idx] <= last)]
     start = float(first)
     end = float(t_end[piece].max())
-    return FrameSegment(
-        src_start=start,
-        src_end=end,
-        tgt_start=line.slope * start + line.offset,
-        tgt_end=line.slope * end + line.offset,
-        slope=line.slope,
-        offset=line.offset,
-        matches=int(piece.size),
-        evidence=window_evidence(t_src[piece], weights[piece], frames_per_s),
-    )
+    evidence = window_evidence(t_src[piece], weights[piece], frames_per_s)
+    return FrameSegment.along(line.slope, line.offset, start, end, int(piece.size), evidence)

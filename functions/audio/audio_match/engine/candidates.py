@@ -10,7 +10,7 @@ or, when another candidate verifies better, reports that candidate's stretch (``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -89,16 +89,7 @@ def verified_segment(
 ) -> align.FrameSegment:
     """The segment of a candidate that only dense verification found: where its agreement is best."""
     hits = int(np.count_nonzero((ver.t_src >= first) & (ver.t_src <= last) & (ver.excess > 0)))
-    return align.FrameSegment(
-        src_start=first,
-        src_end=last,
-        tgt_start=cand.slope * first + ver.offset,
-        tgt_end=cand.slope * last + ver.offset,
-        slope=cand.slope,
-        offset=ver.offset,
-        matches=hits,
-        evidence=evidence,
-    )
+    return align.FrameSegment.along(cand.slope, ver.offset, first, last, hits, evidence)
 
 
 def extend_to_stretch(segments: list[align.FrameSegment], first: float, last: float) -> list[align.FrameSegment]:
@@ -119,7 +110,7 @@ def extend_to_stretch(segments: list[align.FrameSegment], first: float, last: fl
     if overlap(fs) <= 0:
         return segments
     s0, s1 = min(fs.src_start, first), max(fs.src_end, last)
-    wide = replace(fs, src_start=s0, src_end=s1, tgt_start=fs.slope * s0 + fs.offset, tgt_end=fs.slope * s1 + fs.offset)
+    wide = align.FrameSegment.along(fs.slope, fs.offset, s0, s1, fs.matches, fs.evidence)
     return [wide if k == i else seg for k, seg in enumerate(segments)]
 
 
