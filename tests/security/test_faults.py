@@ -297,22 +297,26 @@ S3_FAULTS: dict[str, tuple[str, Exception, int, type[MediaLayerError]]] = {
 }
 
 
+def _staging_only_comparer(store: S3Store) -> Any:
+    """A fan-out comparer whose chunk runner must never be reached: the staging fault comes first."""
+    from tests.security.engines import VideoEngineForTests
+    from video_match.fanout import FanOutComparer
+
+    engine = VideoEngineForTests()
+    return FanOutComparer(engine, store, ChunkThenFail(store, engine, AssertionError("never reached")))
+
+
 @pytest.mark.parametrize("name", list(S3_FAULTS))
 def test_s3_staging_fault_is_a_typed_error_and_nothing_stays_staged(aws_env: None, clip: Path, name: str) -> None:
     """Transient S3 failures (throttling, 5xx, no connection) are ``Overloaded``; misconfigurations are
     ``InternalError``; either way no internals in the message and the run prefix is deleted."""
-    from tests.security.engines import VideoEngineForTests
-    from video_match.fanout import FanOutComparer
-
     op, exc, after, expected = S3_FAULTS[name]
     client = boto3.client("s3", region_name=REGION)
     client.create_bucket(Bucket="staging")
     faulty = FaultyS3(client, {op: exc}, {op: after})
     store = S3Store("staging", faulty)
-    engine = VideoEngineForTests()
-    comparer = FanOutComparer(engine, store, ChunkThenFail(store, engine, AssertionError("never reached")))
     with pytest.raises(MediaLayerError) as excinfo:
-        comparer.compare_files(clip, clip, DEFAULT_CAPS["video"])
+        _staging_only_comparer(store).compare_files(clip, clip, DEFAULT_CAPS["video"])
     assert type(excinfo.value) is expected, repr(excinfo.value)
     message = excinfo.value.message
     assert "staging" not in message and "runs/" not in message and "PutObject" not in message, message
@@ -343,17 +347,12 @@ def test_real_upload_file_error_is_classified(
 ) -> None:
     """Through the real ``upload_file`` (s3transfer wraps the ``ClientError`` in ``S3UploadFailedError``,
     whose message names the bucket and the file)."""
-    from tests.security.engines import VideoEngineForTests
-    from video_match.fanout import FanOutComparer
-
     client = boto3.client("s3", region_name=REGION, config=Config(retries={"mode": "standard", "max_attempts": 1}))
     client.create_bucket(Bucket="staging")
     _s3_answers_error(client, "PutObject", status, code, "Please reduce your request rate.")
     store = S3Store("staging", client)
-    engine = VideoEngineForTests()
-    comparer = FanOutComparer(engine, store, ChunkThenFail(store, engine, AssertionError("never reached")))
     with pytest.raises(MediaLayerError) as excinfo:
-        comparer.compare_files(clip, clip, DEFAULT_CAPS["video"])
+        _staging_only_comparer(store).compare_files(clip, clip, DEFAULT_CAPS["video"])
     assert type(excinfo.value) is expected, repr(excinfo.value)
     assert "staging" not in excinfo.value.message and "request rate" not in excinfo.value.message
     assert _objects(client, "staging") == []
