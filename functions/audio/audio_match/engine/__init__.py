@@ -8,11 +8,12 @@
 Pipeline: decode to 8 kHz mono (``decode``) -> log spectrogram and landmarks, paired into continuous
 hash values (``landmarks``) -> keys under a grid of speed/tempo/pitch variants looked up in the other
 side's key table, offset histogram per variant (``matching``) -> Hough line over slope/offset, least
-squares refinement, segments (``align``) -> dense verification of the candidate alignments
-(``candidates`` proposes them; ``verify``: spectral peaks mapped through the alignment, hits against
-chance at null offsets).
+squares refinement, segments (``align``) -> verification of the candidate alignments (``candidates``
+proposes them; ``bandcorr``: correlation of log band-energy changes along the alignment, the score;
+``verify``: dense spectral peaks mapped through it, hits against chance at null offsets, which locate
+the stretch where it holds).
 ``raw_score`` is ``log2(1 + evidence)``: the key-rarity-weighted count of time-consistent matches in
-the best 10 s of the best line, plus the verification's evidence (``AudioEngine.compare``); the calibration
+the best 10 s of the best line, plus the correlation's evidence (``AudioEngine.compare``); the calibration
 (``calibration.json``, fitted by ``python -m bench calibrate audio``) maps it to the public score.
 """
 

@@ -3,7 +3,9 @@
 The landmark search (:mod:`matching`, :mod:`align`) ranks alignments by hash matches; in heavy noise or
 on sparse material the true one may rank a few places down. ``propose`` lists what is worth checking
 (the best line, the top variants' offset peaks, the identity's best offset peaks), ``best_verified``
-checks them all with :func:`verify.verify` and keeps the best, and the engine then either confirms its
+scores them all by spectro-temporal correlation (:func:`bandcorr.correlation`, the score) and dense peak
+verification (:func:`verify.verify`, which locates the agreeing stretch) and keeps the best correlated
+one, and the engine then either confirms its
 landmark line (``is_on_line``; the segment is widened to the verified stretch, ``extend_to_stretch``)
 or, when another candidate verifies better, reports that candidate's stretch (``verified_segment``).
 """
@@ -14,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from audio_match.engine import align
+from audio_match.engine import align, bandcorr
 from audio_match.engine.matching import Variant, VariantMatches, match_weights
 from audio_match.engine.verify import DensePeaks, PeakMap, Verification, verify
 
@@ -68,20 +70,37 @@ def propose(results: list[VariantMatches], line: align.Line | None, weights: np.
     return out
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A candidate with its band-envelope correlation (the score) and its dense peak verification."""
+
+    candidate: Candidate
+    correlation: float
+    verification: Verification
+
+
 def best_verified(
     source: DensePeaks,
     target: DensePeaks,
+    bands: tuple[np.ndarray, np.ndarray],
     results: list[VariantMatches],
     line: align.Line | None,
     weights: np.ndarray,
-) -> tuple[Candidate, Verification]:
-    """The proposed candidate whose dense verification scores highest, and that verification
-    (``weights``: the match weights of ``results[0]``, reused)."""
+) -> Scored:
+    """The proposed candidate whose band residuals (``bands``: source's and target's
+    :func:`bandcorr.residual`) correlate best, with its dense verification (``weights``: the match
+    weights of ``results[0]``, reused). Ties (no correlation anywhere) go to the best dense z."""
     tmap = PeakMap(target)
+    src_res, tgt_res = bands
     scored = [
-        (c, verify(source, tmap, c.slope, c.offset, c.variant.pitch_scale)) for c in propose(results, line, weights)
+        Scored(
+            c,
+            bandcorr.correlation(src_res, tgt_res, c.slope, c.offset, c.variant.pitch_scale),
+            verify(source, tmap, c.slope, c.offset, c.variant.pitch_scale),
+        )
+        for c in propose(results, line, weights)
     ]
-    return max(scored, key=lambda cv: cv[1].z)
+    return max(scored, key=lambda s: (s.correlation, s.verification.z))
 
 
 def verified_segment(

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import resample_poly
 
-from audio_match.engine import align, candidates
+from audio_match.engine import align, bandcorr, candidates
 from audio_match.engine.decode import decode_mono
 from audio_match.engine.landmarks import (
     DT_MAX,
@@ -29,14 +29,17 @@ from medialayer.calibration import MATCH_SCORE, Calibration
 from medialayer.caps import DEFAULT_CAPS, MediaCaps
 from medialayer.engine import Comparison, MatchedSegment
 
-ENGINE_VERSION = "audio-landmarks-4"
+ENGINE_VERSION = "audio-landmarks-5"
 CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "calibration.json"
 #: Fewer pairs than this on either side: too little structure to claim anything (silence, tones).
 MIN_PAIRS = 20
-#: Dense-verification z-scores count as evidence above this floor, this many units per z (chosen on
-#: the calibration half: unrelated pairs reach z ~ 10 at their best candidate).
-VERIFY_Z_FLOOR = 8.0
-VERIFY_GAIN = 2.0
+#: Band-envelope correlations (``bandcorr``) count as evidence above this floor, this many units per
+#: unit of r (chosen on the calibration half: unrelated pairs reach r ~ 0.19 at their best candidate,
+#: copies in noise 0.44 and more, excerpts at SNR -3..3 dB 0.24 and more; a slightly different
+#: resampler moved one unrelated pair to 0.24, hence the floor above that). Unrelated audio needs
+#: r ~ 0.27 to reach the match threshold alone.
+CORR_FLOOR = 0.22
+CORR_GAIN = 300.0
 #: Seconds from a frame index to the centre of its analysis window.
 _FRAME_S = HOP / SAMPLE_RATE
 _CENTRE_S = N_FFT / 2 / SAMPLE_RATE
@@ -47,13 +50,15 @@ EDGE_SNAP_S = DT_MAX / FRAMES_PER_S + _CENTRE_S
 
 @dataclass(frozen=True)
 class AudioSignature:
-    """Landmark pairs and dense peaks (for verification) of one recording: plain picklable data."""
+    """Landmark pairs, dense peaks and band energies (for verification) of one recording: plain
+    picklable data."""
 
     pairs: PeakPairs
     duration_s: float
     n_peaks: int
     engine_version: str = ENGINE_VERSION
     dense: DensePeaks = field(default_factory=DensePeaks.empty)
+    bands: bandcorr.BandEnergies = field(default_factory=bandcorr.BandEnergies.empty)
 
 
 def concat_signatures(parts: list[tuple[AudioSignature, float]]) -> AudioSignature:
@@ -78,7 +83,8 @@ def concat_signatures(parts: list[tuple[AudioSignature, float]]) -> AudioSignatu
     )
     end = max(start + sig.duration_s for sig, start in parts)
     n_peaks = sum(s.n_peaks for s, _ in parts)
-    return AudioSignature(pairs=pairs, duration_s=float(end), n_peaks=n_peaks, dense=dense)
+    bands = bandcorr.BandEnergies.concat([(sig.bands, start) for sig, start in parts])
+    return AudioSignature(pairs=pairs, duration_s=float(end), n_peaks=n_peaks, dense=dense, bands=bands)
 
 
 @lru_cache(maxsize=4)
@@ -92,10 +98,10 @@ def raw_from_evidence(evidence: float) -> float:
     return float(np.log2(1.0 + max(0.0, float(evidence))))
 
 
-def verified_evidence(z: float) -> float:
-    """Evidence from a dense verification's z-score: ``VERIFY_GAIN * (z - VERIFY_Z_FLOOR)``, 0 below the
-    floor (unrelated audio reaches z ~ 10 at the best of its candidates; a copy in noise 15-80)."""
-    return VERIFY_GAIN * max(0.0, float(z) - VERIFY_Z_FLOOR)
+def verified_evidence(r: float) -> float:
+    """Evidence from a candidate's band-envelope correlation: ``CORR_GAIN * (r - CORR_FLOOR)``, 0 below
+    the floor (unrelated audio reaches r ~ 0.2 at the best of its candidates; a copy in noise 0.44+)."""
+    return CORR_GAIN * max(0.0, float(r) - CORR_FLOOR)
 
 
 def _seconds(frames: float) -> float:
@@ -137,6 +143,7 @@ class AudioEngine:
             duration_s=x.size / SAMPLE_RATE,
             n_peaks=int(peaks.t.size),
             dense=dense_peaks(logmag),
+            bands=bandcorr.band_energies(logmag),
         )
 
     # -- comparison -------------------------------------------------------------------------------
@@ -147,9 +154,10 @@ class AudioEngine:
         largest sum, over any 10 s of it, of its time-consistent matches, each weighted by
         ``1 / sqrt(matches sharing its key)`` (``matching.match_weights``), so repeated keys (beats,
         held notes) cannot pile up chance evidence. Candidate alignments (that line, the top variants'
-        offset peaks, the identity's best offset peaks) are then verified densely (``verify``); the best
-        one's z-score adds ``verified_evidence(z)`` when it confirms the line, or carries the score (and
-        the segment) alone when it is another alignment that verifies better than the line's landmarks.
+        offset peaks, the identity's best offset peaks) are then verified: the one whose band envelopes
+        correlate best (``bandcorr``) adds ``verified_evidence(r)`` when it confirms the line, or carries
+        the score (and the segment, located by its dense peak verification, ``verify``) alone when it is
+        another alignment that verifies better than the line's landmarks.
         """
         details: dict[str, Any] = {
             "engine_version": ENGINE_VERSION,
@@ -169,10 +177,14 @@ class AudioEngine:
             idx = ln.inliers[order]
             evidence.append(round(align.window_evidence(best.t_src[idx], weights[idx], FRAMES_PER_S), 3))
         landmark_evidence = max(evidence) if evidence else 0.0
-        cand, ver = candidates.best_verified(source.dense, target.dense, results, lines[0] if lines else None, weights)
+        residuals = (bandcorr.residual(source.bands), bandcorr.residual(target.bands))
+        best_cand = candidates.best_verified(
+            source.dense, target.dense, residuals, results, lines[0] if lines else None, weights
+        )
+        cand, ver = best_cand.candidate, best_cand.verification
         first, last, _excess = best_stretch(ver)
         on_line = bool(lines) and candidates.is_on_line(cand, ver.offset, lines[0], 0.5 * (first + last))
-        bonus = verified_evidence(ver.z)
+        bonus = verified_evidence(best_cand.correlation)
         if on_line:  # the same alignment, confirmed densely: the two kinds of evidence add up
             total = landmark_evidence + bonus
             if bonus > 0:
@@ -184,6 +196,7 @@ class AudioEngine:
             total = landmark_evidence
         raw = raw_from_evidence(total)
         details["verify"] = {
+            "correlation": round(best_cand.correlation, 4),
             "z": round(ver.z, 3),
             "evidence": round(bonus, 3),
             "variant": {"kind": cand.variant.kind, "factor": cand.variant.factor},
