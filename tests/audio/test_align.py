@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from audio_match.engine.align import Line, best_run, split_segments, window_evidence
+from audio_match.engine.align import FrameSegment, Line, best_run, drop_shadowed, split_segments, window_evidence
 
 
 def _brute_run(ts: np.ndarray, cost: float) -> float:
@@ -62,3 +62,21 @@ def test_split_segments_keeps_the_best_run_of_the_scoring_line() -> None:
 def test_split_segments_keep_best_on_an_empty_line() -> None:
     t_src, t_end, w, _ = _sparse_line()
     assert split_segments(t_src, t_end, w, Line(1.0, 0.0, np.zeros(0, np.int64)), 62.5, keep_best=True) == []
+
+
+def _seg(s0: float, s1: float, t0: float, t1: float, matches: int) -> FrameSegment:
+    return FrameSegment(s0, s1, t0, t1, 1.0, t0 - s0, matches, float(matches))
+
+
+def test_a_ghost_line_inside_the_true_segment_on_both_timelines_is_dropped() -> None:
+    """Self-repeating music: a line a bar off covers what the true segment covers, on both sides."""
+    true, ghost = _seg(0, 18000, 0, 18000, 900), _seg(8300, 17800, 8450, 17950, 120)
+    assert drop_shadowed([ghost, true]) == [true]
+
+
+def test_repeats_on_one_timeline_keep_both_segments() -> None:
+    """A target that plays a part of the source twice (and the reverse) keeps both segments."""
+    first, again = _seg(0, 1800, 0, 1800, 300), _seg(0, 1800, 1800, 3600, 250)
+    assert drop_shadowed([again, first]) == [first, again]
+    looped, once = _seg(0, 1800, 0, 1800, 300), _seg(1800, 3600, 0, 1800, 250)
+    assert drop_shadowed([looped, once]) == [looped, once]

@@ -1,4 +1,5 @@
-"""Dense verification of candidate alignments (``engine.verify``) and its part in the score."""
+"""Verification of candidate alignments (``verify``: dense peaks; ``bandcorr``: band-envelope
+correlation) and its part in the score."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from audio_match.engine import AudioEngine, concat_signatures
-from audio_match.engine.engine import VERIFY_Z_FLOOR, verified_evidence
+from audio_match.engine.candidates import CORR_FLOOR, SEARCH_CORR_FLOOR, correlation_evidence
 from audio_match.engine.verify import DensePeaks, PeakMap, best_stretch, verify
 from tests.audio.synth import SR, add_noise, glides, notes
 
@@ -46,9 +47,16 @@ def test_verify_scores_the_true_offset_far_above_a_wrong_one() -> None:
     assert first < 100 and last > 1600 and excess > 0
 
 
-def test_verified_evidence_is_zero_below_the_floor() -> None:
-    assert verified_evidence(VERIFY_Z_FLOOR - 1.0) == 0.0
-    assert verified_evidence(VERIFY_Z_FLOOR + 5.0) > 0.0
+def test_correlation_evidence_is_zero_below_the_floor() -> None:
+    assert correlation_evidence(CORR_FLOOR - 0.05, searched=False) == 0.0
+    assert correlation_evidence(CORR_FLOOR + 0.2, searched=False) > 0.0
+
+
+def test_a_searched_candidate_needs_more_correlation_than_a_landmark_one() -> None:
+    """The exhaustive search takes the best of every offset, so chance reaches higher there."""
+    r = 0.5 * (CORR_FLOOR + SEARCH_CORR_FLOOR)
+    assert correlation_evidence(r, searched=True) == 0.0 < correlation_evidence(r, searched=False)
+    assert correlation_evidence(SEARCH_CORR_FLOOR + 0.1, searched=True) > 0.0
 
 
 def test_excerpt_in_heavy_noise_is_confirmed_by_verification(engine: AudioEngine) -> None:
@@ -59,7 +67,7 @@ def test_excerpt_in_heavy_noise_is_confirmed_by_verification(engine: AudioEngine
     result = engine.compare(engine.fingerprint_samples(src, SR), engine.fingerprint_samples(target, SR))
     ver = result.details["verify"]
     assert ver["on_line"] and ver["offset_s"] == pytest.approx(-5.0, abs=0.05)
-    assert ver["z"] > 2 * VERIFY_Z_FLOOR
+    assert ver["z"] > 12.0 and ver["correlation"] > CORR_FLOOR + 0.1
     assert 2.0**result.raw_score - 1.0 > result.details["line_evidence"][0] + 10.0
     # Landmarks alone end the segment seconds early here (12.7-16.0 s); the verified stretch of the same
     # line gives the copy's real extent.
@@ -72,8 +80,8 @@ def test_excerpt_in_heavy_noise_is_confirmed_by_verification(engine: AudioEngine
     "make", [lambda s: notes(38.0, seed=s), lambda s: glides(38.0, seed=s)], ids=["notes", "glides"]
 )
 def test_unrelated_noisy_audio_is_not_verified(engine: AudioEngine, make: Callable[[int], np.ndarray]) -> None:
-    """Unrelated audio in noise: at most chance agreement at the best candidate (z near the floor), far
-    from the evidence of a match (a real copy at SNR -9 dB verifies at z > 20)."""
+    """Unrelated audio in noise: at most chance agreement at the best candidate (r near the floor), far
+    from the evidence of a match (a real copy at SNR -9 dB correlates at r > 0.3)."""
     src = engine.fingerprint_samples(notes(40.0, seed=21), SR)
     for seed in (23, 24, 25):
         other = engine.fingerprint_samples(add_noise(make(seed), 0, seed), SR)
@@ -96,14 +104,13 @@ def test_an_alignment_found_only_by_verification_gets_its_own_segment(
     """When the best verified candidate is not the landmark line and verifies better than the line's
     landmarks, it carries the score and the segment (forced here by declaring it off the line)."""
     import audio_match.engine.candidates as candidates_mod
-    import audio_match.engine.engine as eng_mod
 
     src = notes(40.0, seed=21)
     host = notes(30.0, seed=22)
     target = add_noise(np.concatenate([host[: 7 * SR], src[12 * SR : 20 * SR], host[7 * SR :]]), -9, 5)
     sig_src, sig_tgt = engine.fingerprint_samples(src, SR), engine.fingerprint_samples(target, SR)
     monkeypatch.setattr(candidates_mod, "is_on_line", lambda *_: False)
-    monkeypatch.setattr(eng_mod, "verified_evidence", lambda z: 1000.0)
+    monkeypatch.setattr(candidates_mod, "correlation_evidence", lambda r, searched: 1000.0)
     result = engine.compare(sig_src, sig_tgt)
     assert result.raw_score == pytest.approx(np.log2(1001.0))
     seg = result.segments[0]

@@ -12,7 +12,7 @@ the matches of each accepted line are removed and the vote repeated.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -63,6 +63,10 @@ class FrameSegment:
     ) -> FrameSegment:
         """The segment of the line ``t_tgt = slope * t_src + offset`` over source frames ``start``..``end``."""
         return cls(start, end, slope * start + offset, slope * end + offset, slope, offset, matches, evidence)
+
+    def scaled(self, factor: float) -> FrameSegment:
+        """The same segment with its evidence multiplied by ``factor``."""
+        return replace(self, evidence=self.evidence * factor)
 
 
 def hough_line(t_src: np.ndarray, t_tgt: np.ndarray, scale: float) -> tuple[float, float, int]:
@@ -208,3 +212,27 @@ def _frame_segment(
     end = float(t_end[piece].max())
     evidence = window_evidence(t_src[piece], weights[piece], frames_per_s)
     return FrameSegment.along(line.slope, line.offset, start, end, int(piece.size), evidence)
+
+
+def drop_shadowed(segments: list[FrameSegment]) -> list[FrameSegment]:
+    """Segments, most matches first, without those lying mostly inside a stronger one on *both* timelines.
+
+    Music that repeats itself matches a copy at a few lags besides the true one (a bar or a chorus
+    apart); those ghost lines cover stretches the true segment already covers on both sides. A target
+    that repeats a part of the source (same source span, another target span), or a source that holds
+    the target twice (the other way round), keeps both segments.
+    """
+    kept: list[FrameSegment] = []
+    for fs in sorted(segments, key=lambda s: -s.matches):
+        if not any(
+            _mostly_inside(fs.src_start, fs.src_end, k.src_start, k.src_end)
+            and _mostly_inside(fs.tgt_start, fs.tgt_end, k.tgt_start, k.tgt_end)
+            for k in kept
+        ):
+            kept.append(fs)
+    return kept
+
+
+def _mostly_inside(a0: float, a1: float, b0: float, b1: float) -> bool:
+    """Whether at least half of span ``a0..a1`` lies inside ``b0..b1``."""
+    return min(a1, b1) - max(a0, b0) >= 0.5 * (a1 - a0)

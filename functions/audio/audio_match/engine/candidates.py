@@ -3,7 +3,9 @@
 The landmark search (:mod:`matching`, :mod:`align`) ranks alignments by hash matches; in heavy noise or
 on sparse material the true one may rank a few places down. ``propose`` lists what is worth checking
 (the best line, the top variants' offset peaks, the identity's best offset peaks), ``best_verified``
-checks them all with :func:`verify.verify` and keeps the best, and the engine then either confirms its
+scores them all by spectro-temporal correlation (:func:`bandcorr.correlation`, the score) and dense peak
+verification (:func:`verify.verify`, which locates the agreeing stretch) and keeps the best correlated
+one, and the engine then either confirms its
 landmark line (``is_on_line``; the segment is widened to the verified stretch, ``extend_to_stretch``)
 or, when another candidate verifies better, reports that candidate's stretch (``verified_segment``).
 """
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from audio_match.engine import align
+from audio_match.engine import align, bandcorr, corrsearch
 from audio_match.engine.matching import Variant, VariantMatches, match_weights
 from audio_match.engine.verify import DensePeaks, PeakMap, Verification, verify
 
@@ -23,6 +25,20 @@ from audio_match.engine.verify import DensePeaks, PeakMap, Verification, verify
 VERIFY_VARIANTS = 3
 IDENTITY_CANDIDATES = 8
 CANDIDATE_SEPARATION = 6
+#: A candidate's band-envelope correlation counts as evidence above a floor, CORR_GAIN units per unit
+#: of r. Floors from the calibration half: at the landmark search's few candidates unrelated pairs reach
+#: r ~ 0.19 (copies in noise 0.44 and more, excerpts at SNR -3..3 dB 0.24 and more; a slightly different
+#: resampler moved one unrelated pair to 0.24, hence 0.22). A candidate only the exhaustive search
+#: (``corrsearch``) found is the best of ~10^4-10^5 windows, so it must hold throughout its window: it
+#: scores the lower of its window's two halves (``bandcorr.correlation(sustained=True)``), which over
+#: every two distinct calibration-half originals and 300 pairs of disjoint pieces of one speaker's
+#: recording reaches 0.233 at most (noisy 5 s excerpts: 0.35 and more), hence 0.26.
+CORR_FLOOR = 0.22
+SEARCH_CORR_FLOOR = 0.26
+CORR_GAIN = 300.0
+#: Offsets tried around a searched candidate (spectrogram frames): the search runs at a quarter of the
+#: spectrogram's frame rate.
+SEARCH_JITTER = (-4, -2, 0, 2, 4)
 
 
 @dataclass(frozen=True)
@@ -32,6 +48,13 @@ class Candidate:
     variant: Variant
     slope: float
     offset: float
+    #: Found by the exhaustive correlation search (``corrsearch``), not by the landmarks.
+    searched: bool = False
+
+
+def correlation_evidence(r: float, searched: bool) -> float:
+    """Evidence of a candidate's correlation ``r``: ``CORR_GAIN * (r - floor)``, 0 below its floor."""
+    return CORR_GAIN * max(0.0, float(r) - (SEARCH_CORR_FLOOR if searched else CORR_FLOOR))
 
 
 def top_offsets(vm: VariantMatches, k: int, weights: np.ndarray | None = None) -> list[float]:
@@ -54,9 +77,12 @@ def top_offsets(vm: VariantMatches, k: int, weights: np.ndarray | None = None) -
     return out
 
 
-def propose(results: list[VariantMatches], line: align.Line | None, weights: np.ndarray) -> list[Candidate]:
-    """What to verify: the best line, the top variants' offset peaks, and the identity's best peaks
-    (a copy in heavy noise often ranks a few places down in the identity's offset histogram).
+def propose(
+    results: list[VariantMatches], line: align.Line | None, weights: np.ndarray, searched: list[float]
+) -> list[Candidate]:
+    """What to verify: the best line, the top variants' offset peaks, the identity's best peaks (a copy
+    in heavy noise often ranks a few places down in the identity's offset histogram), and the
+    ``searched`` unchanged-speed offsets (``corrsearch``) the landmarks did not propose already.
     ``weights`` are the match weights of ``results[0]``."""
     best = results[0]
     out = [Candidate(best.variant, line.slope, line.offset)] if line is not None else []
@@ -65,23 +91,72 @@ def propose(results: list[VariantMatches], line: align.Line | None, weights: np.
     if identity is not None:
         known = weights if identity is best else None  # the best variant's weights are already known
         out += [Candidate(identity.variant, 1.0, o) for o in top_offsets(identity, IDENTITY_CANDIDATES, known)]
+    unchanged = [c.offset for c in out if c.slope == 1.0 and c.variant.pitch_scale == 1.0]
+    out += [
+        Candidate(Variant("speed", 1.0), 1.0, o, searched=True)
+        for o in searched
+        if all(abs(o - u) > CANDIDATE_SEPARATION for u in unchanged)
+    ]
     return out
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A candidate with its band-envelope correlation, the evidence that gives, and its dense peak
+    verification."""
+
+    candidate: Candidate
+    correlation: float
+    evidence: float
+    verification: Verification
+
+
+@dataclass(frozen=True)
+class Verified:
+    """Every proposed candidate scored: the best correlated one, and the landmark line's own correlation
+    (0 when there is no line)."""
+
+    best: Scored
+    line_correlation: float
 
 
 def best_verified(
     source: DensePeaks,
     target: DensePeaks,
+    bands: tuple[np.ndarray, np.ndarray],
     results: list[VariantMatches],
     line: align.Line | None,
     weights: np.ndarray,
-) -> tuple[Candidate, Verification]:
-    """The proposed candidate whose dense verification scores highest, and that verification
-    (``weights``: the match weights of ``results[0]``, reused)."""
+) -> Verified:
+    """The proposed candidate whose band residuals (``bands``: source's and target's
+    :func:`bandcorr.residual`) give the most evidence, with its dense verification (``weights``: the
+    match weights of ``results[0]``, reused), and the correlation along ``line`` itself. Ties (no
+    evidence anywhere) go to the best correlation, then the best dense z."""
     tmap = PeakMap(target)
-    scored = [
-        (c, verify(source, tmap, c.slope, c.offset, c.variant.pitch_scale)) for c in propose(results, line, weights)
+    src_res, tgt_res = bands
+    searched = corrsearch.best_offsets(src_res, tgt_res)
+
+    def scored(c: Candidate) -> Scored:
+        if c.searched:  # the search's offsets are coarse: refine on the full frame rate
+            r, c = _refined(src_res, tgt_res, c)
+        else:
+            r = bandcorr.correlation(src_res, tgt_res, c.slope, c.offset, c.variant.pitch_scale)
+        ver = verify(source, tmap, c.slope, c.offset, c.variant.pitch_scale)
+        return Scored(c, r, correlation_evidence(r, c.searched), ver)
+
+    all_scored = [scored(c) for c in propose(results, line, weights, searched)]
+    best = max(all_scored, key=lambda s: (s.evidence, s.correlation, s.verification.z))
+    return Verified(best, all_scored[0].correlation if line is not None else 0.0)
+
+
+def _refined(src_res: np.ndarray, tgt_res: np.ndarray, c: Candidate) -> tuple[float, Candidate]:
+    """A searched candidate at its best full-rate offset within SEARCH_JITTER, with its correlation."""
+    tries = [
+        (bandcorr.correlation(src_res, tgt_res, 1.0, c.offset + d, 1.0, sustained=True), c.offset + d)
+        for d in SEARCH_JITTER
     ]
-    return max(scored, key=lambda cv: cv[1].z)
+    r, offset = max(tries)
+    return r, Candidate(c.variant, c.slope, offset, searched=True)
 
 
 def verified_segment(

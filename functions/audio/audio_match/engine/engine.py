@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import resample_poly
 
-from audio_match.engine import align, candidates
+from audio_match.engine import align, bandcorr, candidates
 from audio_match.engine.decode import decode_mono
 from audio_match.engine.landmarks import (
     DT_MAX,
@@ -29,14 +29,15 @@ from medialayer.calibration import MATCH_SCORE, Calibration
 from medialayer.caps import DEFAULT_CAPS, MediaCaps
 from medialayer.engine import Comparison, MatchedSegment
 
-ENGINE_VERSION = "audio-landmarks-4"
+ENGINE_VERSION = "audio-landmarks-5"
 CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "calibration.json"
 #: Fewer pairs than this on either side: too little structure to claim anything (silence, tones).
 MIN_PAIRS = 20
-#: Dense-verification z-scores count as evidence above this floor, this many units per z (chosen on
-#: the calibration half: unrelated pairs reach z ~ 10 at their best candidate).
-VERIFY_Z_FLOOR = 8.0
-VERIFY_GAIN = 2.0
+#: Landmark evidence counts in full only when its own line's band envelopes correlate at least this
+#: much, and in proportion below it: chance hash agreements between unrelated pieces (shared beats,
+#: held notes) line up without the spectra moving together (calibration half: unrelated lines r <= 0.19,
+#: true lines r >= 0.2 unless in noise that also leaves them few landmarks).
+LINE_CORR_FULL = 0.2
 #: Seconds from a frame index to the centre of its analysis window.
 _FRAME_S = HOP / SAMPLE_RATE
 _CENTRE_S = N_FFT / 2 / SAMPLE_RATE
@@ -47,13 +48,15 @@ EDGE_SNAP_S = DT_MAX / FRAMES_PER_S + _CENTRE_S
 
 @dataclass(frozen=True)
 class AudioSignature:
-    """Landmark pairs and dense peaks (for verification) of one recording: plain picklable data."""
+    """Landmark pairs, dense peaks and band energies (for verification) of one recording: plain
+    picklable data."""
 
     pairs: PeakPairs
     duration_s: float
     n_peaks: int
     engine_version: str = ENGINE_VERSION
     dense: DensePeaks = field(default_factory=DensePeaks.empty)
+    bands: bandcorr.BandEnergies = field(default_factory=bandcorr.BandEnergies.empty)
 
 
 def concat_signatures(parts: list[tuple[AudioSignature, float]]) -> AudioSignature:
@@ -78,7 +81,8 @@ def concat_signatures(parts: list[tuple[AudioSignature, float]]) -> AudioSignatu
     )
     end = max(start + sig.duration_s for sig, start in parts)
     n_peaks = sum(s.n_peaks for s, _ in parts)
-    return AudioSignature(pairs=pairs, duration_s=float(end), n_peaks=n_peaks, dense=dense)
+    bands = bandcorr.BandEnergies.concat([(sig.bands, start) for sig, start in parts])
+    return AudioSignature(pairs=pairs, duration_s=float(end), n_peaks=n_peaks, dense=dense, bands=bands)
 
 
 @lru_cache(maxsize=4)
@@ -92,10 +96,9 @@ def raw_from_evidence(evidence: float) -> float:
     return float(np.log2(1.0 + max(0.0, float(evidence))))
 
 
-def verified_evidence(z: float) -> float:
-    """Evidence from a dense verification's z-score: ``VERIFY_GAIN * (z - VERIFY_Z_FLOOR)``, 0 below the
-    floor (unrelated audio reaches z ~ 10 at the best of its candidates; a copy in noise 15-80)."""
-    return VERIFY_GAIN * max(0.0, float(z) - VERIFY_Z_FLOOR)
+def gate_by_line_correlation(r: float) -> float:
+    """Factor on landmark evidence from the correlation of its own line: ``min(1, r / LINE_CORR_FULL)``."""
+    return float(min(1.0, max(0.0, r) / LINE_CORR_FULL))
 
 
 def _seconds(frames: float) -> float:
@@ -137,6 +140,7 @@ class AudioEngine:
             duration_s=x.size / SAMPLE_RATE,
             n_peaks=int(peaks.t.size),
             dense=dense_peaks(logmag),
+            bands=bandcorr.band_energies(logmag),
         )
 
     # -- comparison -------------------------------------------------------------------------------
@@ -146,10 +150,13 @@ class AudioEngine:
         ``raw_score`` is ``log2(1 + evidence)``. The landmark evidence of the best aligned line is the
         largest sum, over any 10 s of it, of its time-consistent matches, each weighted by
         ``1 / sqrt(matches sharing its key)`` (``matching.match_weights``), so repeated keys (beats,
-        held notes) cannot pile up chance evidence. Candidate alignments (that line, the top variants'
-        offset peaks, the identity's best offset peaks) are then verified densely (``verify``); the best
-        one's z-score adds ``verified_evidence(z)`` when it confirms the line, or carries the score (and
-        the segment) alone when it is another alignment that verifies better than the line's landmarks.
+        held notes) cannot pile up chance evidence; it counts in full only when the line's band envelopes
+        correlate (``gate_by_line_correlation``). Candidate alignments (that line, the top variants'
+        offset peaks, the identity's best offset peaks, the best offsets of the exhaustive correlation
+        search, ``corrsearch``) are then verified: the one whose band envelopes give the most evidence
+        (``candidates.correlation_evidence``) adds it when it confirms the line, or carries the score (and
+        the segment, located by its dense peak verification, ``verify``) alone when it is another
+        alignment that verifies better than the line's landmarks.
         """
         details: dict[str, Any] = {
             "engine_version": ENGINE_VERSION,
@@ -168,11 +175,18 @@ class AudioEngine:
             order = np.argsort(best.t_src[ln.inliers], kind="stable")
             idx = ln.inliers[order]
             evidence.append(round(align.window_evidence(best.t_src[idx], weights[idx], FRAMES_PER_S), 3))
-        landmark_evidence = max(evidence) if evidence else 0.0
-        cand, ver = candidates.best_verified(source.dense, target.dense, results, lines[0] if lines else None, weights)
+        residuals = (bandcorr.residual(source.bands), bandcorr.residual(target.bands))
+        verified = candidates.best_verified(
+            source.dense, target.dense, residuals, results, lines[0] if lines else None, weights
+        )
+        best_cand = verified.best
+        cand, ver = best_cand.candidate, best_cand.verification
+        line_gate = gate_by_line_correlation(verified.line_correlation)
+        landmark_evidence = (max(evidence) if evidence else 0.0) * line_gate
+        frame_segments = [fs.scaled(line_gate) for fs in frame_segments]
         first, last, _excess = best_stretch(ver)
         on_line = bool(lines) and candidates.is_on_line(cand, ver.offset, lines[0], 0.5 * (first + last))
-        bonus = verified_evidence(ver.z)
+        bonus = best_cand.evidence
         if on_line:  # the same alignment, confirmed densely: the two kinds of evidence add up
             total = landmark_evidence + bonus
             if bonus > 0:
@@ -184,14 +198,18 @@ class AudioEngine:
             total = landmark_evidence
         raw = raw_from_evidence(total)
         details["verify"] = {
+            "correlation": round(best_cand.correlation, 4),
+            "line_correlation": round(verified.line_correlation, 4),
             "z": round(ver.z, 3),
             "evidence": round(bonus, 3),
             "variant": {"kind": cand.variant.kind, "factor": cand.variant.factor},
+            "searched": cand.searched,
             "offset_s": round(ver.offset * _FRAME_S, 3),
             "on_line": on_line,
         }
         # A segment is reported only when its own evidence would pass the match threshold — except
         # that a matching pair always keeps its strongest segment.
+        frame_segments = align.drop_shadowed(frame_segments)
         segments = [self._segment(fs, source.duration_s, target.duration_s) for fs in frame_segments]
         keep = [i for i, s in enumerate(segments) if s.score >= MATCH_SCORE]
         if not keep and segments and self._calibrated(raw) >= MATCH_SCORE:

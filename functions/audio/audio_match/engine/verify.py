@@ -14,8 +14,10 @@ hit is measured on the same map at several *null* offsets, shifted by a few seco
 The score of a stretch is a z-score: (hits - chance hits) / sqrt(binomial variance), and the evidence of
 a candidate is the best z over any ``EVIDENCE_WINDOW_S`` of the source. On the calibration half,
 unrelated pairs reach z ~ 10 at the best of their candidates (peaks of one note are not independent
-draws, and songs in one key share pitches), copies in noise 15-80; ``engine.verified_evidence`` counts
-only the part above a floor.
+draws, and songs in one key share pitches), copies in noise 15-80, but short excerpts in heavy noise
+and sparse tonal material only 6-9. So the z no longer scores: the band-envelope correlation
+(``bandcorr``) ranks the candidates and gives the evidence; this verification locates the stretch where
+the chosen alignment holds (``best_stretch``), which needs the per-peak agreement it records.
 """
 
 from __future__ import annotations
