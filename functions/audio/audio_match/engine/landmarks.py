@@ -70,9 +70,13 @@ def log_spectrogram(samples: np.ndarray) -> np.ndarray:
     frames = np.lib.stride_tricks.sliding_window_view(x, N_FFT)[::HOP]
     window = np.hanning(N_FFT + 2)[1:-1].astype(np.float32)
     spec = sfft.rfft(frames * window, axis=1, workers=1)
-    mag = np.abs(spec).astype(np.float32)
-    np.maximum(mag, ABS_FLOOR * 1e-2, out=mag)
-    return np.log(mag)
+    # log |X| = 0.5 log |X|^2: squaring the parts is cheaper than the complex modulus (hypot).
+    power = np.square(spec.real)
+    power += np.square(spec.imag)
+    np.maximum(power, np.float32((ABS_FLOOR * 1e-2) ** 2), out=power)
+    logmag = np.log(power, out=power)
+    logmag *= np.float32(0.5)
+    return logmag
 
 
 def sliding_max(x: np.ndarray, size: int, axis: int) -> np.ndarray:

@@ -185,7 +185,7 @@ def search(
     table = KeyTable.build(keys_of(tgt))
     if screen_every > 1 and len(grid) > keep + 1:
         few = subsample(src, max(screen_every, -(-src.t1.size // SCREEN_MAX_PAIRS)))
-        screened = [match_variant(few, table, tgt.t1, v).peak_count for v in grid]
+        screened = _screen(few, table, tgt.t1, grid)
         ranked = sorted(range(len(grid)), key=lambda i: -screened[i])
         top, runner_up = screened[ranked[0]], screened[ranked[1]]
         if top >= DECISIVE_MIN_PEAK and top >= DECISIVE_RATIO * runner_up:
@@ -196,3 +196,22 @@ def search(
             grid = [grid[0], *(grid[i] for i in ranked[:keep])]
     full = [match_variant(src, table, tgt.t1, v) for v in grid]
     return sorted(full, key=lambda r: -r.peak_count)
+
+
+def _screen(few: PeakPairs, table: KeyTable, tgt_t1: np.ndarray, grid: list[Variant]) -> list[int]:
+    """Screening offset-peak counts of every variant of ``grid`` (its first entry the identity).
+
+    The identity and its nearest neighbours (1 % either way) go first: when the identity wins them
+    decisively, no farther variant can win (a copy at another speed scatters the identity's offsets and
+    shifts its keys, leaving it a chance-level peak), so the rest count 0 and are not matched.
+    """
+    near = [i for i, v in enumerate(grid) if i == 0 or abs(v.factor - 1.0) <= 0.01 + 1e-9]
+    counts = dict.fromkeys(range(len(grid)), 0)
+    for i in near:
+        counts[i] = match_variant(few, table, tgt_t1, grid[i]).peak_count
+    best_other = max((counts[i] for i in near if i != 0), default=0)
+    if not (counts[0] >= DECISIVE_MIN_PEAK and counts[0] >= DECISIVE_RATIO * best_other):
+        for i in range(len(grid)):
+            if i not in near:
+                counts[i] = match_variant(few, table, tgt_t1, grid[i]).peak_count
+    return [counts[i] for i in range(len(grid))]
