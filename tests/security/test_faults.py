@@ -547,15 +547,11 @@ def test_counter_table_fault_fails_closed_through_the_api(media: MediaServer, te
     assert media.requests == []
 
 
-@pytest.mark.parametrize("name", list(DYNAMO_FAULTS))
-def test_key_table_fault_is_refused_with_the_right_status(media: MediaServer, temp_dir: Path, name: str) -> None:
-    """The enterprise key look-up errors: throttling / outage -> ``503 overloaded`` with Retry-After (like the
-    counter table); a misconfiguration -> ``500 internal_error``. No internals, no fetch made (F5)."""
+def _keyed_request(media: MediaServer, temp_dir: Path, client: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """One image request with an enterprise key, the key look-up going to ``client`` (a stubbed
+    DynamoDB): status, body, headers."""
     from medialayer.keys import new_key
 
-    code, status = DYNAMO_FAULTS[name]
-    client, stubber = _stubbed_dynamodb()
-    stubber.add_client_error("get_item", service_error_code=code, http_status_code=status)
     settings = Settings(keys_table="keys", counters_table="counters")
     app = build_app(
         {"image": EchoComparer},
@@ -563,12 +559,23 @@ def test_key_table_fault_is_refused_with_the_right_status(media: MediaServer, te
         policy=policy(allowlist=[media.host], temp_dir=str(temp_dir)),
         authorizer=build_authorizer(settings, dynamodb_client=client),
     )
-    with stubber, running(app) as base:
-        got, body, headers = _post_with_headers(
+    with running(app) as base:
+        return _post_with_headers(
             f"{base}/image/match",
             {"source_url": media.url("/ok.jpg"), "target_url": media.url("/ok.jpg")},
             headers={"X-API-Key": new_key("load", 10, 60, "")[0]},
         )
+
+
+@pytest.mark.parametrize("name", list(DYNAMO_FAULTS))
+def test_key_table_fault_is_refused_with_the_right_status(media: MediaServer, temp_dir: Path, name: str) -> None:
+    """The enterprise key look-up errors: throttling / outage -> ``503 overloaded`` with Retry-After (like the
+    counter table); a misconfiguration -> ``500 internal_error``. No internals, no fetch made (F5)."""
+    code, status = DYNAMO_FAULTS[name]
+    client, stubber = _stubbed_dynamodb()
+    stubber.add_client_error("get_item", service_error_code=code, http_status_code=status)
+    with stubber:
+        got, body, headers = _keyed_request(media, temp_dir, client)
     if name in DYNAMO_TRANSIENT:
         assert (got, body["error"]["code"]) == (503, "overloaded"), body
         assert headers.get("Retry-After") and int(headers["Retry-After"]) >= 1
@@ -583,27 +590,13 @@ def test_key_table_unreachable_is_503_overloaded(
     media: MediaServer, temp_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No connection to DynamoDB for the key look-up: ``503 overloaded`` with Retry-After, no fetch made."""
-    from medialayer.keys import new_key
-
     client, _ = _stubbed_dynamodb()
 
     def unreachable(**_: Any) -> Any:
         raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
 
     monkeypatch.setattr(client, "get_item", unreachable)
-    settings = Settings(keys_table="keys", counters_table="counters")
-    app = build_app(
-        {"image": EchoComparer},
-        settings=settings,
-        policy=policy(allowlist=[media.host], temp_dir=str(temp_dir)),
-        authorizer=build_authorizer(settings, dynamodb_client=client),
-    )
-    with running(app) as base:
-        got, body, headers = _post_with_headers(
-            f"{base}/image/match",
-            {"source_url": media.url("/ok.jpg"), "target_url": media.url("/ok.jpg")},
-            headers={"X-API-Key": new_key("load", 10, 60, "")[0]},
-        )
+    got, body, headers = _keyed_request(media, temp_dir, client)
     assert (got, body["error"]["code"]) == (503, "overloaded"), body
     assert headers.get("Retry-After")
     assert "amazonaws" not in body["error"]["message"]
