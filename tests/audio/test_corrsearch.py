@@ -64,3 +64,19 @@ def test_an_excerpt_the_landmarks_miss_is_found_by_the_search(
     seg = result.segments[0]
     assert seg.target_start - seg.source_start == pytest.approx(-6.0, abs=0.05)
     assert 14.0 < seg.source_start < 17.0 and 21.0 < seg.source_end < 24.0
+
+
+def test_an_excerpt_played_faster_is_found_along_its_variant() -> None:
+    """A noisy excerpt played 4 % fast: found when the search runs along that speed's slope."""
+    from audio_match.engine.corrsearch import _stretch
+
+    rng = np.random.default_rng(5)
+    src = _residuals(rng, int(60 * BAND_FPS))
+    tgt = _residuals(rng, int(30 * BAND_FPS))
+    slope = 1 / 1.04
+    fast = _stretch(src, slope)  # frame u of ``fast`` is source frame u * 1.04
+    a, at, n = int(20 * BAND_FPS * slope), int(12 * BAND_FPS), int(8 * BAND_FPS)
+    tgt[at : at + n] = 0.6 * fast[a : a + n] + 0.8 * tgt[at : at + n]
+    true_offset = (at - a) * DECIMATE  # t_tgt = slope * t_src + offset, spectrogram frames
+    found = best_offsets(src, tgt, time_scale=slope)
+    assert found and abs(found[0] - true_offset) <= 2 * DECIMATE

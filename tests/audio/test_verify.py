@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from audio_match.engine import AudioEngine, concat_signatures
-from audio_match.engine.candidates import CORR_FLOOR, SEARCH_CORR_FLOOR, correlation_evidence
+from audio_match.engine.candidates import (
+    CORR_FLOOR,
+    IDENTITY,
+    SEARCH_CORR_FLOOR,
+    VARIANT_SEARCH_CORR_FLOOR,
+    Candidate,
+    correlation_evidence,
+)
+from audio_match.engine.matching import Variant
 from audio_match.engine.verify import DensePeaks, PeakMap, best_stretch, verify
 from tests.audio.synth import SR, add_noise, glides, notes
 
@@ -48,15 +56,22 @@ def test_verify_scores_the_true_offset_far_above_a_wrong_one() -> None:
 
 
 def test_correlation_evidence_is_zero_below_the_floor() -> None:
-    assert correlation_evidence(CORR_FLOOR - 0.05, searched=False) == 0.0
-    assert correlation_evidence(CORR_FLOOR + 0.2, searched=False) > 0.0
+    landmark = Candidate(IDENTITY, 1.0, 0.0)
+    assert correlation_evidence(CORR_FLOOR - 0.05, landmark) == 0.0
+    assert correlation_evidence(CORR_FLOOR + 0.2, landmark) > 0.0
 
 
-def test_a_searched_candidate_needs_more_correlation_than_a_landmark_one() -> None:
-    """The exhaustive search takes the best of every offset, so chance reaches higher there."""
+def test_searched_candidates_need_more_correlation_than_landmark_ones() -> None:
+    """The exhaustive search takes the best of every offset (and of a second variant), so chance
+    reaches higher there."""
+    landmark = Candidate(IDENTITY, 1.0, 0.0)
+    searched = Candidate(IDENTITY, 1.0, 0.0, searched=True)
+    searched_fast = Candidate(Variant("speed", 1.03), 1 / 1.03, 0.0, searched=True)
     r = 0.5 * (CORR_FLOOR + SEARCH_CORR_FLOOR)
-    assert correlation_evidence(r, searched=True) == 0.0 < correlation_evidence(r, searched=False)
-    assert correlation_evidence(SEARCH_CORR_FLOOR + 0.1, searched=True) > 0.0
+    assert correlation_evidence(r, searched) == 0.0 < correlation_evidence(r, landmark)
+    r = 0.5 * (SEARCH_CORR_FLOOR + VARIANT_SEARCH_CORR_FLOOR)
+    assert correlation_evidence(r, searched_fast) == 0.0 < correlation_evidence(r, searched)
+    assert correlation_evidence(VARIANT_SEARCH_CORR_FLOOR + 0.1, searched_fast) > 0.0
 
 
 def test_excerpt_in_heavy_noise_is_confirmed_by_verification(engine: AudioEngine) -> None:
@@ -110,7 +125,7 @@ def test_an_alignment_found_only_by_verification_gets_its_own_segment(
     target = add_noise(np.concatenate([host[: 7 * SR], src[12 * SR : 20 * SR], host[7 * SR :]]), -9, 5)
     sig_src, sig_tgt = engine.fingerprint_samples(src, SR), engine.fingerprint_samples(target, SR)
     monkeypatch.setattr(candidates_mod, "is_on_line", lambda *_: False)
-    monkeypatch.setattr(candidates_mod, "correlation_evidence", lambda r, searched: 1000.0)
+    monkeypatch.setattr(candidates_mod, "correlation_evidence", lambda r, c: 1000.0)
     result = engine.compare(sig_src, sig_tgt)
     assert result.raw_score == pytest.approx(np.log2(1001.0))
     seg = result.segments[0]

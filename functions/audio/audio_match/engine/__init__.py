@@ -10,9 +10,9 @@ hash values (``landmarks``) -> keys under a grid of speed/tempo/pitch variants l
 side's key table, offset histogram per variant (``matching``) -> Hough line over slope/offset, least
 squares refinement, segments (``align``) -> verification of candidate alignments (``candidates``
 proposes them: the landmark line, the top variants' offset peaks, and the best offsets of an exhaustive
-unchanged-speed search, ``corrsearch``; ``bandcorr``: correlation of log band-energy changes along an
-alignment, the score; ``verify``: dense spectral peaks mapped through it, hits against chance at null
-offsets, which locate the stretch where it holds).
+search at unchanged speed and along the landmarks' best variant, ``corrsearch``; ``bandcorr``:
+correlation of log band-energy changes along an alignment, the score; ``verify``: dense spectral peaks
+mapped through it, hits against chance at null offsets, which locate the stretch where it holds).
 ``raw_score`` is ``log2(1 + evidence)``: the key-rarity-weighted count of time-consistent matches in
 the best 10 s of the best line (scaled down when the line's own band envelopes do not correlate), plus
 the best candidate's correlation evidence (``AudioEngine.compare``); the calibration

@@ -129,7 +129,7 @@ def correlation(
     if ok.size < MIN_OVERLAP_S * BAND_FPS:
         return 0.0
     s = src[ok]
-    t = _shift_bands(tgt[tt[ok]], pitch_scale)
+    t = shift_bands(tgt[tt[ok]], pitch_scale)
     width = min(ok.size, int(CORR_WINDOW_S * BAND_FPS))
     xy, xx, yy = np.einsum("ij,ij->i", s, t), np.einsum("ij,ij->i", s, s), np.einsum("ij,ij->i", t, t)
     box = np.ones(width, dtype=np.float32)
@@ -150,7 +150,7 @@ def _pearson(sxy: np.ndarray, sxx: np.ndarray, syy: np.ndarray, width: int) -> n
     return sxy / np.sqrt((sxx + floor) * (syy + floor))
 
 
-def _shift_bands(t: np.ndarray, pitch_scale: float) -> np.ndarray:
+def shift_bands(t: np.ndarray, pitch_scale: float) -> np.ndarray:
     """Target rows resampled along bands so band ``b`` holds what the source's band ``b`` becomes under
     ``pitch_scale`` (linear interpolation; edge bands repeat)."""
     d = float(np.log2(pitch_scale)) * _BANDS_PER_OCTAVE

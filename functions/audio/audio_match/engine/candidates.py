@@ -24,6 +24,7 @@ from audio_match.engine.verify import DensePeaks, PeakMap, Verification, verify
 #: offset peaks, at least CANDIDATE_SEPARATION frames apart.
 VERIFY_VARIANTS = 3
 IDENTITY_CANDIDATES = 8
+IDENTITY = Variant("speed", 1.0)
 CANDIDATE_SEPARATION = 6
 #: A candidate's band-envelope correlation counts as evidence above a floor, CORR_GAIN units per unit
 #: of r. Floors from the calibration half: at the landmark search's few candidates unrelated pairs reach
@@ -32,9 +33,12 @@ CANDIDATE_SEPARATION = 6
 #: (``corrsearch``) found is the best of ~10^4-10^5 windows, so it must hold throughout its window: it
 #: scores the lower of its window's two halves (``bandcorr.correlation(sustained=True)``), which over
 #: every two distinct calibration-half originals and 300 pairs of disjoint pieces of one speaker's
-#: recording reaches 0.233 at most (noisy 5 s excerpts: 0.35 and more), hence 0.26.
+#: recording reaches 0.233 at most at unchanged speed (noisy 5 s excerpts: 0.35 and more), hence 0.26;
+#: searching along another variant as well (the landmarks' first) lifts that null's maximum to 0.266,
+#: hence 0.30 for a candidate found there.
 CORR_FLOOR = 0.22
 SEARCH_CORR_FLOOR = 0.26
+VARIANT_SEARCH_CORR_FLOOR = 0.30
 CORR_GAIN = 300.0
 #: Offsets tried around a searched candidate (spectrogram frames): the search runs at a quarter of the
 #: spectrogram's frame rate.
@@ -52,9 +56,16 @@ class Candidate:
     searched: bool = False
 
 
-def correlation_evidence(r: float, searched: bool) -> float:
-    """Evidence of a candidate's correlation ``r``: ``CORR_GAIN * (r - floor)``, 0 below its floor."""
-    return CORR_GAIN * max(0.0, float(r) - (SEARCH_CORR_FLOOR if searched else CORR_FLOOR))
+def correlation_evidence(r: float, c: Candidate) -> float:
+    """Evidence of a candidate's correlation ``r``: ``CORR_GAIN * (r - floor)``, 0 below its floor (the
+    floor depends on how the candidate was found: see CORR_FLOOR)."""
+    if not c.searched:
+        floor = CORR_FLOOR
+    elif c.variant == IDENTITY:
+        floor = SEARCH_CORR_FLOOR
+    else:
+        floor = VARIANT_SEARCH_CORR_FLOOR
+    return CORR_GAIN * max(0.0, float(r) - floor)
 
 
 def top_offsets(vm: VariantMatches, k: int, weights: np.ndarray | None = None) -> list[float]:
@@ -78,26 +89,39 @@ def top_offsets(vm: VariantMatches, k: int, weights: np.ndarray | None = None) -
 
 
 def propose(
-    results: list[VariantMatches], line: align.Line | None, weights: np.ndarray, searched: list[float]
+    results: list[VariantMatches], line: align.Line | None, weights: np.ndarray, searched: list[Candidate]
 ) -> list[Candidate]:
     """What to verify: the best line, the top variants' offset peaks, the identity's best peaks (a copy
     in heavy noise often ranks a few places down in the identity's offset histogram), and the
-    ``searched`` unchanged-speed offsets (``corrsearch``) the landmarks did not propose already.
+    ``searched`` candidates (``searched_candidates``) the landmarks did not propose already.
     ``weights`` are the match weights of ``results[0]``."""
     best = results[0]
     out = [Candidate(best.variant, line.slope, line.offset)] if line is not None else []
     out += [Candidate(r.variant, r.variant.time_scale, r.peak_offset) for r in results[:VERIFY_VARIANTS]]
-    identity = next((r for r in results if r.variant == Variant("speed", 1.0)), None)
+    identity = next((r for r in results if r.variant == IDENTITY), None)
     if identity is not None:
         known = weights if identity is best else None  # the best variant's weights are already known
         out += [Candidate(identity.variant, 1.0, o) for o in top_offsets(identity, IDENTITY_CANDIDATES, known)]
-    unchanged = [c.offset for c in out if c.slope == 1.0 and c.variant.pitch_scale == 1.0]
-    out += [
-        Candidate(Variant("speed", 1.0), 1.0, o, searched=True)
-        for o in searched
-        if all(abs(o - u) > CANDIDATE_SEPARATION for u in unchanged)
-    ]
+    out += [c for c in searched if all(not _same(c, k) for k in out)]
     return out
+
+
+def _same(a: Candidate, b: Candidate) -> bool:
+    """Whether two candidates are one alignment (same variant, offsets within CANDIDATE_SEPARATION)."""
+    return a.variant == b.variant and a.slope == b.slope and abs(a.offset - b.offset) <= CANDIDATE_SEPARATION
+
+
+def searched_candidates(src_res: np.ndarray, tgt_res: np.ndarray, results: list[VariantMatches]) -> list[Candidate]:
+    """The exhaustive search's best offsets at unchanged speed, and along the variant the landmark search
+    ranked first when that is another one (``corrsearch``)."""
+    variants = [IDENTITY]
+    if results and results[0].variant != IDENTITY:
+        variants.append(results[0].variant)
+    return [
+        Candidate(v, v.time_scale, o, searched=True)
+        for v in variants
+        for o in corrsearch.best_offsets(src_res, tgt_res, v.time_scale, v.pitch_scale)
+    ]
 
 
 @dataclass(frozen=True)
@@ -134,7 +158,7 @@ def best_verified(
     evidence anywhere) go to the best correlation, then the best dense z."""
     tmap = PeakMap(target)
     src_res, tgt_res = bands
-    searched = corrsearch.best_offsets(src_res, tgt_res)
+    searched = searched_candidates(src_res, tgt_res, results)
 
     def scored(c: Candidate) -> Scored:
         if c.searched:  # the search's offsets are coarse: refine on the full frame rate
@@ -142,7 +166,7 @@ def best_verified(
         else:
             r = bandcorr.correlation(src_res, tgt_res, c.slope, c.offset, c.variant.pitch_scale)
         ver = verify(source, tmap, c.slope, c.offset, c.variant.pitch_scale)
-        return Scored(c, r, correlation_evidence(r, c.searched), ver)
+        return Scored(c, r, correlation_evidence(r, c), ver)
 
     all_scored = [scored(c) for c in propose(results, line, weights, searched)]
     best = max(all_scored, key=lambda s: (s.evidence, s.correlation, s.verification.z))
@@ -150,13 +174,14 @@ def best_verified(
 
 
 def _refined(src_res: np.ndarray, tgt_res: np.ndarray, c: Candidate) -> tuple[float, Candidate]:
-    """A searched candidate at its best full-rate offset within SEARCH_JITTER, with its correlation."""
+    """A searched candidate at its best full-rate offset within SEARCH_JITTER, with its (sustained)
+    correlation."""
     tries = [
-        (bandcorr.correlation(src_res, tgt_res, 1.0, c.offset + d, 1.0, sustained=True), c.offset + d)
+        (bandcorr.correlation(src_res, tgt_res, c.slope, c.offset + d, c.variant.pitch_scale, sustained=True), d)
         for d in SEARCH_JITTER
     ]
-    r, offset = max(tries)
-    return r, Candidate(c.variant, c.slope, offset, searched=True)
+    r, d = max(tries)
+    return r, Candidate(c.variant, c.slope, c.offset + d, searched=True)
 
 
 def verified_segment(

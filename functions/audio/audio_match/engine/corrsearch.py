@@ -13,14 +13,16 @@ Taking the best of ~10^5 windows raises what unrelated audio reaches (calibratio
 ~0.19 at the landmark search's own few candidates), so a candidate found only here is scored by the
 weaker half of its best window (``bandcorr.correlation(sustained=True)``) above its own floor
 (``candidates.SEARCH_CORR_FLOOR``). Speed, tempo and pitch changes are left to the
-landmark search: whole-file copies keep enough landmarks to be found at any speed of the grid.
+landmark search for whole files; for a short excerpt the search also runs along the variant the
+landmark search ranked first (its hash matches may be too few to give the offset, but enough to say
+the speed), so an excerpt played 3 % fast in noise is searched at that speed.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from audio_match.engine.bandcorr import BAND_FPS, DECIMATE, N_BANDS
+from audio_match.engine.bandcorr import BAND_FPS, DECIMATE, N_BANDS, shift_bands
 
 #: Band frames averaged per search frame (31.25 -> 15.6 frames/s).
 SEARCH_DECIMATE = 2
@@ -73,9 +75,14 @@ def window_correlations(src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
     return best
 
 
-def best_offsets(src: np.ndarray, tgt: np.ndarray) -> list[float]:
-    """The TOP_OFFSETS best unchanged-speed offsets, in spectrogram frames (as ``Candidate.offset``),
-    of two ``bandcorr.residual`` arrays."""
+def best_offsets(src: np.ndarray, tgt: np.ndarray, time_scale: float = 1.0, pitch_scale: float = 1.0) -> list[float]:
+    """The TOP_OFFSETS best offsets, in spectrogram frames (as ``Candidate.offset``), of two
+    ``bandcorr.residual`` arrays along lines of slope ``time_scale``, the target's bands mapped through
+    ``pitch_scale`` (a speed, tempo or pitch variant; 1, 1: unchanged speed)."""
+    if time_scale != 1.0:
+        src = _stretch(src, time_scale)
+    if pitch_scale != 1.0:
+        tgt = shift_bands(tgt, pitch_scale)
     best = window_correlations(src, tgt)
     ns = src.shape[0] // SEARCH_DECIMATE
     sep = int(round(SEPARATION_S * SEARCH_FPS))
@@ -87,3 +94,13 @@ def best_offsets(src: np.ndarray, tgt: np.ndarray) -> list[float]:
         out.append(float((i - ns) * SEARCH_DECIMATE * DECIMATE))
         best[max(0, i - sep) : i + sep + 1] = 0.0
     return out
+
+
+def _stretch(x: np.ndarray, time_scale: float) -> np.ndarray:
+    """Rows resampled in time (linear interpolation) so frame ``u`` holds what was at ``u / time_scale``."""
+    n = int(round(x.shape[0] * time_scale))
+    pos = np.minimum(np.arange(n) / time_scale, x.shape[0] - 1)
+    i0 = np.floor(pos).astype(np.int64)
+    i1 = np.minimum(i0 + 1, x.shape[0] - 1)
+    a = (pos - i0).astype(np.float32)[:, None]
+    return x[i0] * (1.0 - a) + x[i1] * a
