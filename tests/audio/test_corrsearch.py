@@ -43,14 +43,11 @@ def test_too_short_inputs_give_no_offsets() -> None:
 def test_an_excerpt_the_landmarks_miss_is_found_by_the_search(
     engine: AudioEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With every landmark-proposed candidate withheld, the searched offset alone finds the excerpt and
-    carries the score and a segment at the right place."""
-    real_propose = candidates_mod.propose
+    """With the landmark search's lines and offset peaks withheld, the searched offset alone finds the
+    excerpt and carries the score and a segment at the right place."""
+    import audio_match.engine.engine as engine_mod
 
-    def searched_only(results: list, line: object, weights: np.ndarray, searched: list[float]) -> list:
-        return real_propose(results, None, weights, searched)
-
-    monkeypatch.setattr(candidates_mod, "propose", searched_only)
+    monkeypatch.setattr(engine_mod, "_extract_lines", lambda *_: ([], []))
     monkeypatch.setattr(candidates_mod, "VERIFY_VARIANTS", 0)
     monkeypatch.setattr(candidates_mod, "IDENTITY_CANDIDATES", 0)
     src = notes(40.0, seed=41)
@@ -80,3 +77,35 @@ def test_an_excerpt_played_faster_is_found_along_its_variant() -> None:
     true_offset = (at - a) * DECIMATE  # t_tgt = slope * t_src + offset, spectrogram frames
     found = best_offsets(src, tgt, time_scale=slope)
     assert found and abs(found[0] - true_offset) <= 2 * DECIMATE
+
+
+def test_a_clear_copy_skips_the_search_and_a_noisy_excerpt_runs_it(
+    engine: AudioEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Landmark evidence beyond what any correlation could add decides alone (no search); a weak line
+    still gets the search."""
+    import audio_match.engine.corrsearch as corrsearch_mod
+
+    calls: list[int] = []
+    real = corrsearch_mod.best_offsets
+
+    def spy(*args: object, **kwargs: object) -> list[float]:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(corrsearch_mod, "best_offsets", spy)
+    src = notes(40.0, seed=41)
+    copy = engine.compare(engine.fingerprint_samples(src, SR), engine.fingerprint_samples(src.copy(), SR))
+    assert copy.raw_score > 9.0 and calls == []
+    host = notes(30.0, seed=42)
+    target = add_noise(np.concatenate([host[: 9 * SR], src[15 * SR : 23 * SR], host[9 * SR :]]), 0, 7)
+    engine.compare(engine.fingerprint_samples(src, SR), engine.fingerprint_samples(target, SR))
+    assert calls
+
+
+def test_landmark_evidence_is_scaled_by_its_line_correlation() -> None:
+    from audio_match.engine.candidates import LINE_CORR_FULL, gate_by_line_correlation
+
+    assert gate_by_line_correlation(-0.1) == 0.0
+    assert gate_by_line_correlation(0.5 * LINE_CORR_FULL) == pytest.approx(0.5)
+    assert gate_by_line_correlation(LINE_CORR_FULL) == gate_by_line_correlation(0.9) == 1.0

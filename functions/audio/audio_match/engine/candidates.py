@@ -40,6 +40,14 @@ CORR_FLOOR = 0.22
 SEARCH_CORR_FLOOR = 0.26
 VARIANT_SEARCH_CORR_FLOOR = 0.30
 CORR_GAIN = 300.0
+#: Landmark evidence counts in full only when its own line's band envelopes correlate at least this
+#: much, and in proportion below it: chance hash agreements between unrelated pieces (shared beats,
+#: held notes) line up without the spectra moving together (calibration half: unrelated lines r <= 0.19,
+#: true lines r >= 0.2 unless in noise that also leaves them few landmarks).
+LINE_CORR_FULL = 0.2
+#: The most evidence any candidate's correlation can give (r = 1 at the lowest floor): landmark evidence
+#: above it already decides the score, so the other candidates and the exhaustive search are skipped.
+MAX_CORRELATION_EVIDENCE = CORR_GAIN * (1.0 - CORR_FLOOR)
 #: Offsets tried around a searched candidate (spectrogram frames): the search runs at a quarter of the
 #: spectrogram's frame rate.
 SEARCH_JITTER = (-4, -2, 0, 2, 4)
@@ -54,6 +62,11 @@ class Candidate:
     offset: float
     #: Found by the exhaustive correlation search (``corrsearch``), not by the landmarks.
     searched: bool = False
+
+
+def gate_by_line_correlation(r: float) -> float:
+    """Factor on landmark evidence from the correlation of its own line: ``min(1, r / LINE_CORR_FULL)``."""
+    return float(min(1.0, max(0.0, r) / LINE_CORR_FULL))
 
 
 def correlation_evidence(r: float, c: Candidate) -> float:
@@ -88,6 +101,11 @@ def top_offsets(vm: VariantMatches, k: int, weights: np.ndarray | None = None) -
     return out
 
 
+def line_candidate(best: VariantMatches, line: align.Line) -> Candidate:
+    """The landmark line itself, under the winning variant ``best``."""
+    return Candidate(best.variant, line.slope, line.offset)
+
+
 def propose(
     results: list[VariantMatches], line: align.Line | None, weights: np.ndarray, searched: list[Candidate]
 ) -> list[Candidate]:
@@ -95,12 +113,11 @@ def propose(
     in heavy noise often ranks a few places down in the identity's offset histogram), and the
     ``searched`` candidates (``searched_candidates``) the landmarks did not propose already.
     ``weights`` are the match weights of ``results[0]``."""
-    best = results[0]
-    out = [Candidate(best.variant, line.slope, line.offset)] if line is not None else []
+    out = [line_candidate(results[0], line)] if line is not None else []
     out += [Candidate(r.variant, r.variant.time_scale, r.peak_offset) for r in results[:VERIFY_VARIANTS]]
     identity = next((r for r in results if r.variant == IDENTITY), None)
     if identity is not None:
-        known = weights if identity is best else None  # the best variant's weights are already known
+        known = weights if identity is results[0] else None  # the best variant's weights are already known
         out += [Candidate(identity.variant, 1.0, o) for o in top_offsets(identity, IDENTITY_CANDIDATES, known)]
     out += [c for c in searched if all(not _same(c, k) for k in out)]
     return out
@@ -151,14 +168,18 @@ def best_verified(
     results: list[VariantMatches],
     line: align.Line | None,
     weights: np.ndarray,
+    landmark_evidence: float,
 ) -> Verified:
     """The proposed candidate whose band residuals (``bands``: source's and target's
     :func:`bandcorr.residual`) give the most evidence, with its dense verification (``weights``: the
     match weights of ``results[0]``, reused), and the correlation along ``line`` itself. Ties (no
-    evidence anywhere) go to the best correlation, then the best dense z."""
+    evidence anywhere) go to the best correlation, then the best dense z.
+
+    When the line's ``landmark_evidence`` (gated by its correlation) exceeds what any candidate could
+    add (MAX_CORRELATION_EVIDENCE), only the line is verified: a clear copy needs no search.
+    """
     tmap = PeakMap(target)
     src_res, tgt_res = bands
-    searched = searched_candidates(src_res, tgt_res, results)
 
     def scored(c: Candidate) -> Scored:
         if c.searched:  # the search's offsets are coarse: refine on the full frame rate
@@ -168,9 +189,15 @@ def best_verified(
         ver = verify(source, tmap, c.slope, c.offset, c.variant.pitch_scale)
         return Scored(c, r, correlation_evidence(r, c), ver)
 
-    all_scored = [scored(c) for c in propose(results, line, weights, searched)]
+    on_line = scored(line_candidate(results[0], line)) if line is not None else None
+    line_r = on_line.correlation if on_line is not None else 0.0
+    if on_line is not None and landmark_evidence * gate_by_line_correlation(line_r) >= MAX_CORRELATION_EVIDENCE:
+        return Verified(on_line, line_r)
+    proposed = propose(results, line, weights, searched_candidates(src_res, tgt_res, results))
+    all_scored = [on_line] if on_line is not None else []
+    all_scored += [scored(c) for c in proposed if on_line is None or c != on_line.candidate]
     best = max(all_scored, key=lambda s: (s.evidence, s.correlation, s.verification.z))
-    return Verified(best, all_scored[0].correlation if line is not None else 0.0)
+    return Verified(best, line_r)
 
 
 def _refined(src_res: np.ndarray, tgt_res: np.ndarray, c: Candidate) -> tuple[float, Candidate]:

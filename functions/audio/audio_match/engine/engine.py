@@ -33,11 +33,6 @@ ENGINE_VERSION = "audio-landmarks-5"
 CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "calibration.json"
 #: Fewer pairs than this on either side: too little structure to claim anything (silence, tones).
 MIN_PAIRS = 20
-#: Landmark evidence counts in full only when its own line's band envelopes correlate at least this
-#: much, and in proportion below it: chance hash agreements between unrelated pieces (shared beats,
-#: held notes) line up without the spectra moving together (calibration half: unrelated lines r <= 0.19,
-#: true lines r >= 0.2 unless in noise that also leaves them few landmarks).
-LINE_CORR_FULL = 0.2
 #: Seconds from a frame index to the centre of its analysis window.
 _FRAME_S = HOP / SAMPLE_RATE
 _CENTRE_S = N_FFT / 2 / SAMPLE_RATE
@@ -96,11 +91,6 @@ def raw_from_evidence(evidence: float) -> float:
     return float(np.log2(1.0 + max(0.0, float(evidence))))
 
 
-def gate_by_line_correlation(r: float) -> float:
-    """Factor on landmark evidence from the correlation of its own line: ``min(1, r / LINE_CORR_FULL)``."""
-    return float(min(1.0, max(0.0, r) / LINE_CORR_FULL))
-
-
 def _seconds(frames: float) -> float:
     return float(frames) * _FRAME_S + _CENTRE_S
 
@@ -151,7 +141,7 @@ class AudioEngine:
         largest sum, over any 10 s of it, of its time-consistent matches, each weighted by
         ``1 / sqrt(matches sharing its key)`` (``matching.match_weights``), so repeated keys (beats,
         held notes) cannot pile up chance evidence; it counts in full only when the line's band envelopes
-        correlate (``gate_by_line_correlation``). Candidate alignments (that line, the top variants'
+        correlate (``candidates.gate_by_line_correlation``). Candidate alignments (that line, the top variants'
         offset peaks, the identity's best offset peaks, the best offsets of the exhaustive correlation
         search, ``corrsearch``) are then verified: the one whose band envelopes give the most evidence
         (``candidates.correlation_evidence``) adds it when it confirms the line, or carries the score (and
@@ -177,11 +167,17 @@ class AudioEngine:
             evidence.append(round(align.window_evidence(best.t_src[idx], weights[idx], FRAMES_PER_S), 3))
         residuals = (bandcorr.residual(source.bands), bandcorr.residual(target.bands))
         verified = candidates.best_verified(
-            source.dense, target.dense, residuals, results, lines[0] if lines else None, weights
+            source.dense,
+            target.dense,
+            residuals,
+            results,
+            lines[0] if lines else None,
+            weights,
+            max(evidence) if evidence else 0.0,
         )
         best_cand = verified.best
         cand, ver = best_cand.candidate, best_cand.verification
-        line_gate = gate_by_line_correlation(verified.line_correlation)
+        line_gate = candidates.gate_by_line_correlation(verified.line_correlation)
         landmark_evidence = (max(evidence) if evidence else 0.0) * line_gate
         frame_segments = [fs.scaled(line_gate) for fs in frame_segments]
         first, last, _excess = best_stretch(ver)
