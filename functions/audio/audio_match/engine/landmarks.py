@@ -13,6 +13,7 @@ matcher can quantise them into hash keys after scaling time and/or frequency.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,10 @@ CONTRAST_MIN = 0.7
 #: Magnitude floor: a sine of amplitude 5e-4 (-66 dBFS) peaks at 5e-4 * N_FFT / 4 with this Hann window.
 #: Quieter content (dither, hiss, room tone: "near-silence") gives no landmarks, so it cannot match.
 ABS_FLOOR = 5e-4 * (N_FFT / 4)
+#: STFT frames computed per block (~1 MB of windowed frames: fits in cache).
+STFT_BLOCK = 256
+#: Frames per block of the peak pickers (``frame_blocks``): a block's arrays fit in cache.
+PEAK_BLOCK = 1024
 #: At most this many peaks per second (the strongest contrasts are kept).
 PEAKS_PER_S = 50
 #: Pairing: time gap range (frames), frequency ratio range (octaves), pairs per anchor.
@@ -63,20 +68,28 @@ class PeakPairs:
 
 
 def log_spectrogram(samples: np.ndarray) -> np.ndarray:
-    """Natural-log magnitude STFT, shape (frames, N_FFT // 2 + 1), Hann window, float32."""
+    """Natural-log magnitude STFT, shape (frames, N_FFT // 2 + 1), Hann window, float32.
+
+    Computed in blocks of STFT_BLOCK frames: each block's windowed frames and spectrum stay in cache
+    (twice as fast as one pass over a 300 s file's 38 MB of windowed frames; same output).
+    """
     x = np.ascontiguousarray(samples, dtype=np.float32)
     if x.size < N_FFT:
         return np.zeros((0, N_FFT // 2 + 1), dtype=np.float32)
     frames = np.lib.stride_tricks.sliding_window_view(x, N_FFT)[::HOP]
     window = np.hanning(N_FFT + 2)[1:-1].astype(np.float32)
-    spec = sfft.rfft(frames * window, axis=1, workers=1)
-    # log |X| = 0.5 log |X|^2: squaring the parts is cheaper than the complex modulus (hypot).
-    power = np.square(spec.real)
-    power += np.square(spec.imag)
-    np.maximum(power, np.float32((ABS_FLOOR * 1e-2) ** 2), out=power)
-    logmag = np.log(power, out=power)
-    logmag *= np.float32(0.5)
-    return logmag
+    out = np.empty((frames.shape[0], N_FFT // 2 + 1), dtype=np.float32)
+    floor = np.float32((ABS_FLOOR * 1e-2) ** 2)
+    for start in range(0, frames.shape[0], STFT_BLOCK):
+        spec = sfft.rfft(frames[start : start + STFT_BLOCK] * window, axis=1, workers=1)
+        # log |X| = 0.5 log |X|^2: squaring the parts is cheaper than the complex modulus (hypot).
+        block = out[start : start + STFT_BLOCK]
+        np.square(spec.real, out=block)
+        block += np.square(spec.imag)
+        np.maximum(block, floor, out=block)
+        np.log(block, out=block)
+        block *= np.float32(0.5)
+    return out
 
 
 def sliding_max(x: np.ndarray, size: int, axis: int) -> np.ndarray:
@@ -105,6 +118,16 @@ def sliding_max(x: np.ndarray, size: int, axis: int) -> np.ndarray:
     return np.maximum(cut(m, 0, n), cut(m, rest, rest + n))
 
 
+def frame_blocks(n_frames: int, halo: int) -> Iterator[tuple[int, int, int, int]]:
+    """``(lo, hi, start, stop)`` per block of PEAK_BLOCK frames: compute on frames ``lo:hi`` (the block
+    with ``halo`` frames of context either side, clipped to the file) and keep frames ``start:stop``.
+    Filters reaching at most ``halo`` frames then give the same values as on the whole file, and each
+    block's arrays stay in cache."""
+    for start in range(0, n_frames, PEAK_BLOCK):
+        stop = min(n_frames, start + PEAK_BLOCK)
+        yield max(0, start - halo), min(n_frames, stop + halo), start, stop
+
+
 def find_peaks(logmag: np.ndarray) -> Peaks:
     """Local maxima that stand out from their frequency row and the floor; at most PEAKS_PER_S a second."""
     lo = int(np.floor(F_MIN_HZ * N_FFT / SAMPLE_RATE))
@@ -113,35 +136,50 @@ def find_peaks(logmag: np.ndarray) -> Peaks:
     empty = Peaks(np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32))
     if n_frames < 3:
         return empty
-    # Work on (frequency, time), contiguous in time: the filters along time are then cache-friendly.
-    band = np.ascontiguousarray(logmag[:, lo - 1 : hi + 2].T)
-    local_max = sliding_max(sliding_max(band, PEAK_NEIGHBOURHOOD[0], axis=1), PEAK_NEIGHBOURHOOD[1], axis=0)
-    row_mean = uniform_filter1d(band, size=CONTRAST_FRAMES, axis=1, mode="nearest")
-    contrast = band - row_mean
-    is_peak = (band == local_max) & (contrast > CONTRAST_MIN) & (band > np.log(ABS_FLOOR))
-    is_peak[0, :] = is_peak[-1, :] = False
-    is_peak[:, 0] = is_peak[:, -1] = False
-    fi, ti = np.nonzero(is_peak)
+    halo = max(PEAK_NEIGHBOURHOOD[0], CONTRAST_FRAMES) // 2 + 1
+    found = [_block_peaks(logmag, lo, hi, *block) for block in frame_blocks(n_frames, halo)]
+    ti, fi, strength, dt, df = (np.concatenate(parts) for parts in zip(*found, strict=True))
+    # Not the file's first or last frame (no neighbour in time).
+    inside = (ti > 0) & (ti < n_frames - 1)
+    ti, fi, strength, dt, df = ti[inside], fi[inside], strength[inside], dt[inside], df[inside]
     if ti.size == 0:
         return empty
-    strength = contrast[fi, ti]
     # Keep the strongest PEAKS_PER_S in each one-second block, in time order.
     block = (ti / FRAMES_PER_S).astype(np.int64)
     order = np.lexsort((-strength, block))
     ranks = np.arange(order.size) - np.searchsorted(block[order], block[order], side="left")
     keep = order[ranks < PEAKS_PER_S]
     keep = keep[np.lexsort((fi[keep], ti[keep]))]
-    ti, fi, strength = ti[keep], fi[keep], strength[keep]
-    # Sub-bin refinement (parabolic) in frequency and time.
+    freq_hz = (fi[keep] + lo - 1 + df[keep]) * SAMPLE_RATE / N_FFT
+    return Peaks(
+        t=(ti[keep] + dt[keep]).astype(np.float32),
+        lf=np.log2(freq_hz).astype(np.float32),
+        strength=strength[keep].astype(np.float32),
+    )
+
+
+def _block_peaks(
+    logmag: np.ndarray, lo: int, hi: int, first: int, last: int, start: int, stop: int
+) -> tuple[np.ndarray, ...]:
+    """Peaks of frames ``start:stop`` computed on frames ``first:last``: global frame, band row,
+    contrast, and the parabolic sub-frame / sub-bin offsets."""
+    # Work on (frequency, time), contiguous in time: the filters along time are then cache-friendly.
+    band = np.ascontiguousarray(logmag[first:last, lo - 1 : hi + 2].T)
+    local_max = sliding_max(sliding_max(band, PEAK_NEIGHBOURHOOD[0], axis=1), PEAK_NEIGHBOURHOOD[1], axis=0)
+    contrast = band - uniform_filter1d(band, size=CONTRAST_FRAMES, axis=1, mode="nearest")
+    keep = slice(start - first, stop - first)
+    is_peak = (band[:, keep] == local_max[:, keep]) & (contrast[:, keep] > CONTRAST_MIN)
+    is_peak &= band[:, keep] > np.log(ABS_FLOOR)
+    is_peak[0, :] = is_peak[-1, :] = False
+    fi, ti = np.nonzero(is_peak)
+    ti = ti + (start - first)
+    # Sub-bin refinement (parabolic) in frequency and time; a block's edge frame has its neighbour in
+    # the halo (or is the file's edge frame, dropped by the caller).
+    tn = np.clip(ti, 1, band.shape[1] - 2)
     c = band[fi, ti]
     df = _parabolic(band[fi - 1, ti], c, band[fi + 1, ti])
-    dt = _parabolic(band[fi, ti - 1], c, band[fi, ti + 1])
-    freq_hz = (fi + lo - 1 + df) * SAMPLE_RATE / N_FFT
-    return Peaks(
-        t=(ti + dt).astype(np.float32),
-        lf=np.log2(freq_hz).astype(np.float32),
-        strength=strength.astype(np.float32),
-    )
+    dt = _parabolic(band[fi, tn - 1], c, band[fi, tn + 1])
+    return ti + first, fi, contrast[fi, ti], dt, df
 
 
 def _parabolic(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:

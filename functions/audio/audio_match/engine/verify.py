@@ -28,7 +28,16 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from audio_match.engine.align import EVIDENCE_WINDOW_S
-from audio_match.engine.landmarks import ABS_FLOOR, F_MAX_HZ, F_MIN_HZ, FRAMES_PER_S, N_FFT, SAMPLE_RATE, sliding_max
+from audio_match.engine.landmarks import (
+    ABS_FLOOR,
+    F_MAX_HZ,
+    F_MIN_HZ,
+    FRAMES_PER_S,
+    N_FFT,
+    SAMPLE_RATE,
+    frame_blocks,
+    sliding_max,
+)
 
 #: Peaks kept per second (the most prominent in their spectrum). Fewer, stronger peaks verify better
 #: than many weak ones: weak peaks are the first to drown in noise, and dense peaks of one sustained
@@ -77,19 +86,31 @@ def dense_peaks(logmag: np.ndarray) -> DensePeaks:
     n_frames = logmag.shape[0]
     if n_frames < 3:
         return DensePeaks(np.zeros(0, np.int32), np.zeros(0, np.uint8), n_frames)
-    band = np.ascontiguousarray(logmag[:, _LO_BIN : _HI_BIN + 1])
-    local_max = sliding_max(sliding_max(band, DENSE_NEIGHBOURHOOD[0], axis=0), DENSE_NEIGHBOURHOOD[1], axis=1)
-    prominence = band - uniform_filter1d(band, size=FREQ_CONTEXT_BINS, axis=1, mode="nearest")
-    ok = (band == local_max) & (prominence > MIN_PROMINENCE) & (band > np.log(ABS_FLOOR))
-    ti, fi = np.nonzero(ok)
+    halo = DENSE_NEIGHBOURHOOD[0] // 2 + 1
+    found = [_block_dense_peaks(logmag, *block) for block in frame_blocks(n_frames, halo)]
+    ti, fi, strength = (np.concatenate(parts) for parts in zip(*found, strict=True))
     if ti.size == 0:
         return DensePeaks(np.zeros(0, np.int32), np.zeros(0, np.uint8), n_frames)
-    strength = prominence[ti, fi]
     block = (ti / FRAMES_PER_S).astype(np.int64)
     order = np.lexsort((-strength, block))
     ranks = np.arange(order.size) - np.searchsorted(block[order], block[order], side="left")
     keep = np.sort(order[ranks < DENSE_PEAKS_PER_S])
     return DensePeaks(ti[keep].astype(np.int32), (fi[keep] + _LO_BIN).astype(np.uint8), n_frames)
+
+
+def _block_dense_peaks(
+    logmag: np.ndarray, first: int, last: int, start: int, stop: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dense peaks of frames ``start:stop`` computed on frames ``first:last`` (``frame_blocks``):
+    global frame, bin above _LO_BIN, prominence."""
+    band = np.ascontiguousarray(logmag[first:last, _LO_BIN : _HI_BIN + 1])
+    local_max = sliding_max(sliding_max(band, DENSE_NEIGHBOURHOOD[0], axis=0), DENSE_NEIGHBOURHOOD[1], axis=1)
+    keep = slice(start - first, stop - first)
+    band, local_max = band[keep], local_max[keep]
+    prominence = band - uniform_filter1d(band, size=FREQ_CONTEXT_BINS, axis=1, mode="nearest")
+    ok = (band == local_max) & (prominence > MIN_PROMINENCE) & (band > np.log(ABS_FLOOR))
+    ti, fi = np.nonzero(ok)
+    return ti + start, fi, prominence[ti, fi]
 
 
 class PeakMap:
