@@ -1,13 +1,17 @@
-"""Candidate alignments for dense verification, and what a verified candidate does to the segments.
+"""Candidate alignments for verification, and what a verified candidate does to the score and segments.
 
 The landmark search (:mod:`matching`, :mod:`align`) ranks alignments by hash matches; in heavy noise or
-on sparse material the true one may rank a few places down. ``propose`` lists what is worth checking
-(the best line, the top variants' offset peaks, the identity's best offset peaks), ``best_verified``
-scores them all by spectro-temporal correlation (:func:`bandcorr.correlation`, the score) and dense peak
-verification (:func:`verify.verify`, which locates the agreeing stretch) and keeps the best correlated
-one, and the engine then either confirms its
-landmark line (``is_on_line``; the segment is widened to the verified stretch, ``extend_to_stretch``)
-or, when another candidate verifies better, reports that candidate's stretch (``verified_segment``).
+on sparse material the true one may rank a few places down, or not show at all. ``propose`` lists what
+is worth checking: the best line, the top variants' offset peaks, the identity's best offset peaks, and
+the best offsets of the exhaustive correlation search (``searched_candidates``, :mod:`corrsearch`).
+``best_verified`` scores them by spectro-temporal correlation (:func:`bandcorr.correlation`; the
+evidence it gives depends on how the candidate was found, ``correlation_evidence``), verifies each with
+dense peaks (:func:`verify.verify`, which locates the agreeing stretch), and keeps the one with the most
+evidence; a line whose landmarks already decide the score is verified alone. The engine then either
+confirms its landmark line (``is_on_line``; the segment is widened to the verified stretch,
+``extend_to_stretch``) or, when another candidate verifies better, reports that candidate's stretch
+(``verified_segment``). The line's own correlation also scales its landmark evidence
+(``gate_by_line_correlation``).
 """
 
 from __future__ import annotations
@@ -154,8 +158,8 @@ class Scored:
 
 @dataclass(frozen=True)
 class Verified:
-    """Every proposed candidate scored: the best correlated one, and the landmark line's own correlation
-    (0 when there is no line)."""
+    """The verified candidate with the most evidence, and the landmark line's own correlation (0 when
+    there is no line)."""
 
     best: Scored
     line_correlation: float

@@ -165,20 +165,15 @@ class AudioEngine:
             order = np.argsort(best.t_src[ln.inliers], kind="stable")
             idx = ln.inliers[order]
             evidence.append(round(align.window_evidence(best.t_src[idx], weights[idx], FRAMES_PER_S), 3))
+        landmark_evidence = max(evidence) if evidence else 0.0
         residuals = (bandcorr.residual(source.bands), bandcorr.residual(target.bands))
         verified = candidates.best_verified(
-            source.dense,
-            target.dense,
-            residuals,
-            results,
-            lines[0] if lines else None,
-            weights,
-            max(evidence) if evidence else 0.0,
+            source.dense, target.dense, residuals, results, lines[0] if lines else None, weights, landmark_evidence
         )
         best_cand = verified.best
         cand, ver = best_cand.candidate, best_cand.verification
         line_gate = candidates.gate_by_line_correlation(verified.line_correlation)
-        landmark_evidence = (max(evidence) if evidence else 0.0) * line_gate
+        landmark_evidence *= line_gate
         frame_segments = [fs.scaled(line_gate) for fs in frame_segments]
         first, last, _excess = best_stretch(ver)
         on_line = bool(lines) and candidates.is_on_line(cand, ver.offset, lines[0], 0.5 * (first + last))

@@ -145,10 +145,7 @@ def find_peaks(logmag: np.ndarray) -> Peaks:
     if ti.size == 0:
         return empty
     # Keep the strongest PEAKS_PER_S in each one-second block, in time order.
-    block = (ti / FRAMES_PER_S).astype(np.int64)
-    order = np.lexsort((-strength, block))
-    ranks = np.arange(order.size) - np.searchsorted(block[order], block[order], side="left")
-    keep = order[ranks < PEAKS_PER_S]
+    keep = strongest_per_second(ti, strength, PEAKS_PER_S)
     keep = keep[np.lexsort((fi[keep], ti[keep]))]
     freq_hz = (fi[keep] + lo - 1 + df[keep]) * SAMPLE_RATE / N_FFT
     return Peaks(
@@ -156,6 +153,14 @@ def find_peaks(logmag: np.ndarray) -> Peaks:
         lf=np.log2(freq_hz).astype(np.float32),
         strength=strength[keep].astype(np.float32),
     )
+
+
+def strongest_per_second(frames: np.ndarray, strength: np.ndarray, per_second: int) -> np.ndarray:
+    """Indices of the ``per_second`` strongest items in each one-second block of ``frames``."""
+    block = (frames / FRAMES_PER_S).astype(np.int64)
+    order = np.lexsort((-strength, block))
+    ranks = np.arange(order.size) - np.searchsorted(block[order], block[order], side="left")
+    return order[ranks < per_second]
 
 
 def _block_peaks(

@@ -37,6 +37,7 @@ from audio_match.engine.landmarks import (
     SAMPLE_RATE,
     frame_blocks,
     sliding_max,
+    strongest_per_second,
 )
 
 #: Peaks kept per second (the most prominent in their spectrum). Fewer, stronger peaks verify better
@@ -91,10 +92,7 @@ def dense_peaks(logmag: np.ndarray) -> DensePeaks:
     ti, fi, strength = (np.concatenate(parts) for parts in zip(*found, strict=True))
     if ti.size == 0:
         return DensePeaks(np.zeros(0, np.int32), np.zeros(0, np.uint8), n_frames)
-    block = (ti / FRAMES_PER_S).astype(np.int64)
-    order = np.lexsort((-strength, block))
-    ranks = np.arange(order.size) - np.searchsorted(block[order], block[order], side="left")
-    keep = np.sort(order[ranks < DENSE_PEAKS_PER_S])
+    keep = np.sort(strongest_per_second(ti, strength, DENSE_PEAKS_PER_S))
     return DensePeaks(ti[keep].astype(np.int32), (fi[keep] + _LO_BIN).astype(np.uint8), n_frames)
 
 
