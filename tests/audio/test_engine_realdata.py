@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 from scipy.signal import resample_poly
 
 from audio_match.engine import AudioEngine
 from audio_match.engine.decode import decode_mono
+from medialayer.ffmpeg import ffmpeg_exe
 
 pytestmark = pytest.mark.realdata
 SR = AudioEngine.sample_rate
@@ -60,3 +63,27 @@ def test_file_matches_itself_with_a_full_segment(engine: AudioEngine, audio_dir:
     assert engine.calibration().score(result.raw_score) >= 0.8
     seg = result.segments[0]
     assert seg.source_start < 1.0 and seg.source_end > sig.duration_s - 1.5
+
+
+def test_short_excerpt_in_noise_through_a_codec_is_found(engine: AudioEngine, audio_dir: Path, tmp_path: Path) -> None:
+    """6 s of a recording inside another one, noise at SNR 3 dB, MP3 32 kb/s: matched, and the segment
+    sits where the excerpt was put."""
+    src = _load(audio_dir, "librosa_karissa_hobbs_lets_go_fishin")
+    host = _load(audio_dir, "wavesurfer_audio")[: 30 * SR]
+    s0, length, at = 17.2, 6.0, 11.5
+    target = host.copy()
+    target[int(at * SR) : int(at * SR) + int(length * SR)] = src[int(s0 * SR) : int(s0 * SR) + int(length * SR)]
+    rng = np.random.default_rng(3)
+    noise = rng.standard_normal(target.size).astype(np.float32)
+    target = target + noise * np.sqrt(np.mean(target**2) / 10 ** (3 / 10))
+    wav, mp3 = tmp_path / "t.wav", tmp_path / "t.mp3"
+    sf.write(wav, 0.5 * target / np.abs(target).max(), SR)
+    subprocess.run(
+        [ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-i", str(wav), "-c:a", "libmp3lame", "-b:a", "32k", str(mp3)],
+        check=True,
+    )
+    result = engine.compare(engine.fingerprint_samples(src, SR), engine.fingerprint(mp3))
+    assert engine.calibration().score(result.raw_score) >= 0.5
+    seg = result.segments[0]
+    assert (seg.target_start - seg.source_start) == pytest.approx(at - s0, abs=0.1)
+    assert seg.source_start == pytest.approx(s0, abs=1.0) and seg.source_end == pytest.approx(s0 + length, abs=1.0)
