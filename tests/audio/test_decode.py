@@ -35,6 +35,20 @@ def test_compressed_formats_decode(tmp_path: Path, write_audio: Callable[..., Pa
     assert x.size == pytest.approx(4.0 * 8000, abs=2000)
 
 
+@pytest.mark.parametrize("ext,codec", [("mp3", "libmp3lame"), ("ogg", "libvorbis")])
+def test_large_pipe_frames_give_the_plain_conversion_samples(
+    tmp_path: Path, write_audio: Callable[..., Path], ext: str, codec: str
+) -> None:
+    """The decoder regroups ffmpeg's output into large frames (fewer pipe writes): the samples are
+    exactly those of ffmpeg's plain ``-ac 1 -ar 8000`` conversion."""
+    stereo = np.stack([notes(6.0, 4, sr=22050), notes(6.0, 5, sr=22050)], axis=1)
+    src = tmp_path / f"a.{ext}"
+    run_ffmpeg_cli("-i", str(write_audio("s", stereo, 22050)), "-c:a", codec, "-b:a", "64k", str(src))
+    plain = tmp_path / "plain.f32"
+    run_ffmpeg_cli("-i", str(src), "-map", "0:a:0", "-ac", "1", "-ar", "8000", "-f", "f32le", str(plain))
+    assert np.array_equal(decode_mono(src, 8000, None), np.fromfile(plain, "<f4"))
+
+
 def test_header_longer_than_cap_refused_before_decoding(write_audio: Callable[..., Path]) -> None:
     with pytest.raises(DurationTooLong):
         decode_mono(write_audio("long", notes(7.0, 3), SR, "flac"), 8000, CAP5)

@@ -25,6 +25,8 @@ from medialayer.ffmpeg import AUDIO_DEMUXERS, probe, run_ffmpeg
 
 #: Formats whose header libsndfile reads for the early duration check.
 _SNDFILE_HEADER_FORMATS = {"WAV", "WAVEX", "RF64", "W64", "FLAC", "OGG", "MP3", "AIFF", "CAF"}
+#: Samples per frame written to the pipe (64 KB of float32).
+PIPE_FRAME_SAMPLES = 16384
 #: PCM sub-types whose byte size per sample we know, for the "more data than the header says" check.
 _PCM_BYTES = {"PCM_U8": 1, "PCM_S8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
 
@@ -72,7 +74,10 @@ def decode_mono(path: Path, sample_rate: int, caps: MediaCaps | None) -> np.ndar
             raise UnsupportedMedia("no audio track")
         if cap is not None and info.duration_s is not None and info.duration_s > cap:
             raise _too_long(info.duration_s, cap)
-    out = ["-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(sample_rate)]
+    # Frames of PIPE_FRAME_SAMPLES: a codec's frames resampled to 8 kHz are a few hundred samples, and
+    # one pipe write (and wake-up of this process) each cost more than the resampling; same samples.
+    regroup = f"aresample={sample_rate},asetnsamples=n={PIPE_FRAME_SAMPLES}:p=0"
+    out = ["-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(sample_rate), "-af", regroup]
     max_bytes = None
     if cap is not None:
         out += ["-t", f"{cap + 1.0:.3f}"]
