@@ -140,16 +140,16 @@ def correlation(
     xy, xx, yy = np.einsum("ij,ij->i", s, t), np.einsum("ij,ij->i", s, s), np.einsum("ij,ij->i", t, t)
     box = np.ones(width, dtype=np.float32)
     sxy, sxx, syy = (np.convolve(v, box, mode="valid") for v in (xy, xx, yy))
-    r = _pearson(sxy, sxx, syy, width)
+    r = pearson(sxy, sxx, syy, width)
     i = int(np.argmax(r))
     if not sustained:
         return float(max(0.0, r[i]))
     h = width // 2
-    halves = [_pearson(xy[a:b].sum(), xx[a:b].sum(), yy[a:b].sum(), b - a) for a, b in ((i, i + h), (i + h, i + width))]
+    halves = [pearson(xy[a:b].sum(), xx[a:b].sum(), yy[a:b].sum(), b - a) for a, b in ((i, i + h), (i + h, i + width))]
     return float(max(0.0, min(halves)))
 
 
-def _pearson(sxy: np.ndarray, sxx: np.ndarray, syy: np.ndarray, width: int) -> np.ndarray:
+def pearson(sxy: np.ndarray, sxx: np.ndarray, syy: np.ndarray, width: int) -> np.ndarray:
     """Correlation from windowed sums; a floor on the variances keeps flat (silent, stationary)
     stretches from dividing by ~0."""
     floor = np.float32(1e-3 * width * N_BANDS)

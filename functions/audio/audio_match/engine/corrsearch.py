@@ -1,4 +1,4 @@
-"""Exhaustive search of unchanged-speed alignments by band-envelope correlation.
+"""Exhaustive search of alignments by band-envelope correlation: every offset, along one or two slopes.
 
 The landmark search (``matching``) needs peak *pairs* to survive with exact keys; a short excerpt buried
 in other material and noise (5 s at SNR 3 dB through a 32 kb/s MP3) can leave it fewer true matches than
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from audio_match.engine.bandcorr import BAND_FPS, DECIMATE, N_BANDS, shift_bands
+from audio_match.engine.bandcorr import BAND_FPS, DECIMATE, N_BANDS, pearson, shift_bands
 
 #: Band frames averaged per search frame (31.25 -> 15.6 frames/s).
 SEARCH_DECIMATE = 2
@@ -67,8 +67,7 @@ def window_correlations(src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
     syy = (cum_t[j + width] - cum_t[j]).astype(np.float32)
     sxy = q[:-1, : j.size] + q[1:, block : block + j.size]
     sxx = (sxx_block[:-1] + sxx_block[1:])[:, None]
-    floor = np.float32(1e-3 * width * N_BANDS)  # as bandcorr.correlation: flat stretches score ~0
-    r = sxy / np.sqrt((sxx + floor) * (syy[None, :] + floor))
+    r = pearson(sxy, sxx, syy[None, :], width)
     for k in range(n_blocks - 1):  # window k meets target j at offset j - k * block
         row = best[ns - k * block : ns - k * block + j.size]
         np.maximum(row, r[k], out=row)
