@@ -1,6 +1,7 @@
 """Ours as a bench :class:`~bench.types.Matcher`: the API's own pipeline around a medium's engine.
 
-Before the engine is calibrated (``python -m bench calibrate`` runs exactly then) there is no verdict yet:
+Before the engine is calibrated — no calibration file, or one fitted on another engine version
+(``python -m bench calibrate`` runs exactly then) — there is no verdict yet:
 the matcher returns the raw score only, fingerprinting both files through the same ``EngineComparer``.
 """
 
@@ -36,10 +37,22 @@ class OursMatcher:
     def available(self) -> bool:
         return True
 
+    def _calibrated(self) -> bool:
+        """A calibration fitted on this engine version exists (``bench calibrate`` runs when it does not)."""
+        from medialayer.calibration import CalibrationMismatch
+
+        if not self._calibration_path.exists():
+            return False
+        try:
+            self.engine.calibration()
+        except (FileNotFoundError, CalibrationMismatch):
+            return False
+        return True
+
     def run(self, pair: Pair) -> Verdict:
         from medialayer.pipeline import EngineComparer, compare_paths
 
-        if not self._calibration_path.exists():
+        if not self._calibrated():
             caps = DEFAULT_CAPS[self.engine.media_type]
             comparison = EngineComparer(self.engine).compare_files(pair.source, pair.target, caps)
             return Verdict(score=comparison.raw_score, match=None, segments=alignments(comparison))

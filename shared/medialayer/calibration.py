@@ -24,6 +24,7 @@ verdict is:
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Literal
 
@@ -79,10 +80,47 @@ class Calibration(BaseModel):
 
     @classmethod
     def load(cls, path: Path) -> Calibration:
+        """Read a calibration file as it is (no version check: use :func:`load_calibration` to serve)."""
         return cls.model_validate(json.loads(Path(path).read_text()))
 
     def save(self, path: Path) -> None:
         Path(path).write_text(self.model_dump_json(indent=2) + "\n")
+
+
+class CalibrationMismatch(RuntimeError):
+    """The calibration file was fitted on another engine version: its knots mean nothing for this one.
+
+    Raised at load, never silently tolerated: a stale calibration would turn a changed raw scale into
+    wrong verdicts. Refit with ``python -m bench calibrate <medium>``.
+    """
+
+
+_CACHE: dict[tuple[str, float, str], Calibration] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_calibration(path: Path, engine_version: str) -> Calibration:
+    """The calibration every engine serves with: read once per file version, checked against the engine.
+
+    Raises ``FileNotFoundError`` when the engine has not been calibrated yet and
+    :class:`CalibrationMismatch` when the file names another ``engine_version``. Cached by path and
+    modification time, so a refit file is picked up without a restart.
+    """
+    path = Path(path)
+    key = (str(path.resolve()), path.stat().st_mtime, engine_version)
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    calibration = Calibration.load(path)
+    if calibration.engine_version != engine_version:
+        raise CalibrationMismatch(
+            f"{path} was fitted on engine {calibration.engine_version!r}, not {engine_version!r}: "
+            f"refit it with `python -m bench calibrate {calibration.medium}`"
+        )
+    with _CACHE_LOCK:
+        _CACHE[key] = calibration
+    return calibration
 
 
 def fit_calibration(

@@ -1,7 +1,8 @@
 """From two files (or two URLs) to a calibrated verdict — the one path the API, the CLI and the bench share.
 
 match_urls(request)                       # API: fetch both (safe fetcher), then ...
-  -> compare_paths(comparer, a, b)        # sniff, caps, comparer.compare_files, calibrate
+  -> compare_paths(comparer, a, b)        # sniff, caps, comparer.compare_files, then
+                                          # verdict.decide: calibration + segment policy
        -> comparer.compare_files(a, b)    # image/audio: EngineComparer (fingerprint both, compare)
                                           # video: FanOutComparer (stage, chunk fan-out, align)
 """
@@ -22,6 +23,7 @@ from medialayer.envelope import MatchRequest, MatchResponse, Segment
 from medialayer.errors import FileTooLarge
 from medialayer.fetcher import FetchPolicy, fetch_pair
 from medialayer.sniff import require_medium, sniff
+from medialayer.verdict import decide
 
 
 @runtime_checkable
@@ -101,20 +103,20 @@ def compare_paths(
         require_medium(sniff(Path(path)), medium)
     comparison = comparer.compare_files(Path(source), Path(target), caps)
     calibration = comparer.calibration()
-    score = calibration.score(comparison.raw_score)
-    match, confidence = calibration.verdict(score)
-    segments = comparison.segments if medium != "image" else []
+    verdict = decide(comparison, calibration, with_segments=medium != "image")
     extra = dict(comparison.details) if details else {}
     if details:
         extra.setdefault("raw_score", comparison.raw_score)
         extra.setdefault("calibration_version", calibration.version)
+        if verdict.note:
+            extra["verdict_note"] = verdict.note
     return MatchOutcome(
         media_type=medium,
         raw_score=comparison.raw_score,
-        similarity_score=score,
-        match=match,
-        confidence=confidence,
-        segments=list(segments) if match else [],
+        similarity_score=verdict.similarity_score,
+        match=verdict.match,
+        confidence=verdict.confidence,
+        segments=list(verdict.segments),
         details=extra,
     )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from audio_match.engine.landmarks import (
 )
 from audio_match.engine.matching import VariantMatches, match_weights, offset_peak, search
 from audio_match.engine.verify import DensePeaks, best_stretch, dense_peaks
-from medialayer.calibration import MATCH_SCORE, Calibration
+from medialayer.calibration import Calibration, CalibrationMismatch, load_calibration
 from medialayer.caps import DEFAULT_CAPS, MediaCaps
 from medialayer.engine import Comparison, MatchedSegment
 
@@ -78,11 +77,6 @@ def concat_signatures(parts: list[tuple[AudioSignature, float]]) -> AudioSignatu
     n_peaks = sum(s.n_peaks for s, _ in parts)
     bands = bandcorr.BandEnergies.concat([(sig.bands, start) for sig, start in parts])
     return AudioSignature(pairs=pairs, duration_s=float(end), n_peaks=n_peaks, dense=dense, bands=bands)
-
-
-@lru_cache(maxsize=4)
-def _load_calibration(path: Path) -> Calibration:
-    return Calibration.load(path)
 
 
 def raw_from_evidence(evidence: float) -> float:
@@ -198,15 +192,10 @@ class AudioEngine:
             "offset_s": round(ver.offset * _FRAME_S, 3),
             "on_line": on_line,
         }
-        # A segment is reported only when its own evidence would pass the match threshold — except
-        # that a matching pair always keeps its strongest segment.
+        # Segments carry their own raw evidence; the shared verdict (medialayer.verdict) calibrates them and
+        # decides which are reported.
         frame_segments = align.drop_shadowed(frame_segments)
         segments = [self._segment(fs, source.duration_s, target.duration_s) for fs in frame_segments]
-        keep = [i for i, s in enumerate(segments) if s.score >= MATCH_SCORE]
-        if not keep and segments and self._calibrated(raw) >= MATCH_SCORE:
-            keep = [max(range(len(segments)), key=lambda i: frame_segments[i].evidence)]
-        segments = [segments[i] for i in keep]
-        frame_segments = [frame_segments[i] for i in keep]
         details.update(
             {
                 "variant": {"kind": best.variant.kind, "factor": best.variant.factor},
@@ -243,25 +232,20 @@ class AudioEngine:
             source_end=min(src_dur, s1) if src_dur > 0 else s1,
             target_start=max(0.0, t0),
             target_end=min(tgt_dur, t1) if tgt_dur > 0 else t1,
-            score=self._calibrated(raw_from_evidence(fs.evidence)),
+            score=raw_from_evidence(fs.evidence),
         )
 
-    def _calibrated(self, raw: float) -> float:
-        try:
-            return self.calibration().score(raw)
-        except FileNotFoundError:  # not calibrated yet (the first bench run): keep every segment
-            return 1.0
-
     def _match_evidence(self) -> float:
-        """Evidence at the calibrated match threshold (0 before a calibration exists)."""
+        """Evidence at the calibrated match threshold: further lines below it are not extracted (0 while
+        no calibration fits this engine version, e.g. during ``bench calibrate``: every line is kept)."""
         try:
             return float(2.0 ** self.calibration().raw_match - 1.0)
-        except FileNotFoundError:
+        except (FileNotFoundError, CalibrationMismatch):
             return 0.0
 
     def calibration(self) -> Calibration:
         """The fitted score mapping (``calibration.json`` beside the package)."""
-        return _load_calibration(self._calibration_path)
+        return load_calibration(self._calibration_path, ENGINE_VERSION)
 
 
 def _extract_lines(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ import numpy as np
 from image_match.engine import fuse, global_hash, local_features, relation
 from image_match.engine.decode import decode
 from image_match.engine.normalise import Box, content_box
-from medialayer.calibration import Calibration
+from medialayer.calibration import Calibration, load_calibration
 from medialayer.caps import DEFAULT_CAPS, MediaCaps, MediaType
 from medialayer.engine import Comparison
 
@@ -144,12 +143,7 @@ class ImageEngine:
 
     def calibration(self) -> Calibration:
         """The fitted calibration (``calibration.json`` beside the package)."""
-        return _load_calibration(str(self._calibration_path))
-
-
-@lru_cache(maxsize=4)
-def _load_calibration(path: str) -> Calibration:
-    return Calibration.load(Path(path))
+        return load_calibration(Path(self._calibration_path), ENGINE_VERSION)
 
 
 def _extract_features(source: ImageSignature, target: ImageSignature) -> None:

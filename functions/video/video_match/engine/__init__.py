@@ -17,13 +17,12 @@ Pipeline (each step its own module):
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from medialayer.calibration import Calibration
+from medialayer.calibration import Calibration, load_calibration
 from medialayer.caps import MediaCaps, MediaType
 from medialayer.engine import Comparison
 from medialayer.errors import InternalError, UnsupportedMedia
@@ -51,11 +50,6 @@ __all__ = [
     "VideoInfo",
     "VideoSignature",
 ]
-
-
-@lru_cache(maxsize=4)
-def _load_calibration(path: str, mtime: float) -> Calibration:
-    return Calibration.load(Path(path))
 
 
 class VideoEngine:
@@ -131,4 +125,4 @@ class VideoEngine:
         path = self._calibration_path
         if not path.is_file():
             raise InternalError("the video engine is not calibrated yet")
-        return _load_calibration(str(path), path.stat().st_mtime)
+        return load_calibration(path, ENGINE_VERSION)

@@ -3,17 +3,19 @@
 The audio engine (``audio_match.engine.AudioEngine``) is imported lazily so the video engine still works
 (visual-only) where it is absent — or not calibrated yet: without its calibration its raw score has no
 meaning on our scale, so no audio evidence is used (refit the video calibration once it exists).
-Its raw score is mapped through *its own* calibration to its public
-score in [0, 1] (0.5 = its FPR <= 0.1 % match threshold), which is the audio evidence fused here.
+Its raw score (and each of its segments' raw evidence) is mapped through *its own* calibration, loaded
+by the shared :func:`medialayer.calibration.load_calibration`, to its public score in [0, 1]
+(0.5 = its FPR <= 0.1 % match threshold): that is the audio evidence on the video's raw scale.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from medialayer.calibration import CalibrationMismatch
 from medialayer.caps import MediaCaps
 from medialayer.engine import MatchedSegment
 from medialayer.errors import MediaLayerError, UnsupportedMedia
@@ -58,11 +60,13 @@ def compare_audio(source: Any | None, target: Any | None) -> AudioEvidence | Non
         return None
     try:
         calibration = engine.calibration()
-    except (OSError, ValueError, MediaLayerError):  # audio engine not calibrated yet: no audio evidence
+    except (OSError, ValueError, MediaLayerError, CalibrationMismatch):  # audio not calibrated: no audio evidence
         return None
     comparison = engine.compare(source, target)
     score = float(calibration.score(comparison.raw_score))
-    return AudioEvidence(score=score, raw_score=float(comparison.raw_score), segments=list(comparison.segments))
+    # On the video's raw scale, audio evidence is the audio engine's public score: its segments too.
+    segments = [replace(s, score=float(calibration.score(s.score))) for s in comparison.segments]
+    return AudioEvidence(score=score, raw_score=float(comparison.raw_score), segments=segments)
 
 
 def overlap_s(a0: float, a1: float, b0: float, b1: float) -> float:

@@ -48,7 +48,9 @@ def _scored(source: VideoSignature, target: VideoSignature, variant: Variant, se
     return ScoredSegment(seg, res)
 
 
-def _seconds(seg: LineSegment, source: VideoSignature, target: VideoSignature) -> MatchedSegment:
+def _seconds(seg: LineSegment, source: VideoSignature, target: VideoSignature, evidence: float) -> MatchedSegment:
+    """The run in seconds on both timelines; its ``score`` is its raw ``evidence`` (calibrated by the
+    shared verdict, :mod:`medialayer.verdict`)."""
     half = 0.5 / source.fps
     ts, tt = source.times, target.times
     j0 = seg.slope * seg.i0 + seg.intercept
@@ -61,7 +63,7 @@ def _seconds(seg: LineSegment, source: VideoSignature, target: VideoSignature) -
         source_end=min(source.duration_s, float(ts[seg.i1]) + half),
         target_start=max(0.0, t0 - seg.slope * half),
         target_end=min(target.duration_s, t1 + seg.slope * half),
-        score=float(np.clip(seg.mean, 0.0, 1.0)),
+        score=float(evidence),
     )
 
 
@@ -84,7 +86,7 @@ def compare_signatures(source: VideoSignature, target: VideoSignature) -> Compar
     """Visual alignment fused with the soundtrack comparison."""
     variant, segs, tried = visual_alignment(source, target)
     visual = segs[0].evidence if segs else 0.0
-    segments = [_seconds(s.line, source, target) for s in segs]
+    segments = [_seconds(s.line, source, target, s.evidence) for s in segs]
     audio = fuse.compare_audio(source.audio, target.audio)
     audio_score = audio.score if audio is not None else None
     raw = max(visual, audio_score if audio_score is not None else 0.0)
