@@ -7,9 +7,10 @@ versioned JSON file beside the engine, maps it monotonically onto [0, 1] through
 ============  ==========================================================================  =========
 knot (raw)    meaning                                                                     score
 ============  ==========================================================================  =========
+``floor``     the lowest unrelated pair                                                    0.00
 ``clear``     99 % of unrelated pairs score at most this                                   0.20
 ``match``     false-positive rate <= 0.1 % at and above this (the ``match`` threshold)      0.50
-``high``      false-positive rate <= 0.01 % (extrapolated above the worst negative)        0.80
+``high``      false-positive rate <= 0.01 % (extrapolated by an extreme-value tail fit)    0.80
 ``top``       typical score of an exact copy                                               1.00
 ============  ==========================================================================  =========
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -123,6 +125,47 @@ def load_calibration(path: Path, engine_version: str) -> Calibration:
     return calibration
 
 
+#: Share of the negatives whose excesses the tail model is fitted on (peaks over threshold).
+TAIL_SHARE = 0.05
+#: Fewer negatives than this: the 99.9th percentile rests on under ten exceedances, so ``match`` is
+#: never put below the worst negative seen.
+MIN_NEGATIVES_FOR_QUANTILE = 10_000
+
+
+@dataclass(frozen=True)
+class TailFit:
+    """An exponential (Gumbel-domain) model of the negatives' upper tail: ``P(X > x) = share *
+    exp(-(x - threshold) / scale)`` for ``x >= threshold`` — the peaks-over-threshold form of the
+    extreme-value fit GUIDE §4 recommends instead of a single worst negative."""
+
+    threshold: float
+    share: float
+    scale: float
+
+    def exceedance(self, x: float) -> float:
+        """Modelled share of unrelated pairs scoring above ``x``."""
+        if x <= self.threshold:
+            return self.share
+        return self.share * float(np.exp(-(x - self.threshold) / self.scale))
+
+    def quantile(self, fpr: float) -> float:
+        """The raw score above which the model expects a share ``fpr`` of unrelated pairs."""
+        if fpr >= self.share:
+            return self.threshold
+        return self.threshold + self.scale * float(np.log(self.share / fpr))
+
+
+def fit_tail(negatives: np.ndarray, share: float = TAIL_SHARE) -> TailFit:
+    """Fit :class:`TailFit` to the top ``share`` of ``negatives``: the scale is the mean excess over
+    the threshold (the maximum-likelihood estimate for an exponential tail)."""
+    neg = np.sort(np.asarray(negatives, dtype=float))
+    threshold = float(np.quantile(neg, 1.0 - share))
+    excess = neg[neg > threshold] - threshold
+    span = float(neg[-1] - neg[0]) if neg.size else 0.0
+    scale = float(excess.mean()) if excess.size else 0.0
+    return TailFit(threshold=threshold, share=share, scale=max(scale, 1e-3 * span, 1e-9))
+
+
 def fit_calibration(
     negatives: np.ndarray,
     positives: np.ndarray,
@@ -135,10 +178,13 @@ def fit_calibration(
 ) -> Calibration:
     """Fit the knots from raw scores of unrelated (``negatives``) and related (``positives``) pairs.
 
-    ``match`` sits just above the empirical 99.9th percentile of the negatives — and never below the
-    worst negative seen when there are fewer than 1,000 of them, since then the quantile cannot be
-    estimated — plus ``margin`` of the raw range. ``high`` extrapolates the negatives' upper tail: as far
-    above ``match`` again as ``match`` is above the negatives' 99th percentile.
+    ``match`` sits ``margin`` of the raw range above the larger of (a) the negatives' empirical
+    99.9th percentile — the worst negative seen while there are fewer than
+    ``MIN_NEGATIVES_FOR_QUANTILE`` of them — and (b) the tail model's 0.1 % point (:func:`fit_tail`).
+    ``high`` is the tail model's 0.01 % point, and at least as far above ``match`` as ``margin``: with
+    a few thousand negatives that rate cannot be seen, only extrapolated, and the operating-point table
+    (docs/api.md) shows what was measured there. ``clear`` is the negatives' 99th percentile, ``floor``
+    their minimum, so ``similarity_score`` spreads unrelated pairs over [0, 0.2].
     """
     neg = np.asarray(negatives, dtype=float)
     pos = np.asarray(positives, dtype=float)
@@ -149,16 +195,16 @@ def fit_calibration(
     lo = float(min(neg.min(), pos.min()))
     hi = float(max(neg.max(), pos.max()))
     span = max(hi - lo, 1e-9)
-    q_match = 1.0 - TARGET_FPR_MATCH
-    tail = float(neg.max()) if neg.size < 1.0 / TARGET_FPR_MATCH else float(np.quantile(neg, q_match))
-    raw_clear = float(np.quantile(neg, 0.99))
-    raw_match = tail + margin * span
-    raw_clear = min(raw_clear, raw_match - 1e-6 * span)
-    raw_high = raw_match + max(raw_match - raw_clear, margin * span)
+    if neg.size < MIN_NEGATIVES_FOR_QUANTILE:
+        empirical = float(neg.max())
+    else:
+        empirical = float(np.quantile(neg, 1.0 - TARGET_FPR_MATCH))
+    tail = fit_tail(neg)
+    raw_match = max(empirical, tail.quantile(TARGET_FPR_MATCH)) + margin * span
+    raw_clear = min(float(np.quantile(neg, 0.99)), raw_match - 1e-6 * span)
+    raw_high = max(tail.quantile(TARGET_FPR_HIGH), raw_match + margin * span)
     raw_top = max(float(np.quantile(pos, 0.99)), raw_high + margin * span)
-    raw_floor = min(lo, raw_clear - margin * span)
-    if raw_floor >= raw_clear:
-        raw_floor = raw_clear - 1e-6 * span
+    raw_floor = min(float(neg.min()), raw_clear - 1e-6 * span)
     return Calibration(
         medium=medium,
         version=version,

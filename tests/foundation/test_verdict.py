@@ -97,3 +97,34 @@ def test_every_engine_calibration_file_fits_its_engine() -> None:
 
     for engine in (ImageEngine(), AudioEngine(), VideoEngine()):
         assert engine.calibration().medium == engine.media_type
+
+
+def test_tail_fit_recovers_an_exponential_tail() -> None:
+    import numpy as np
+
+    from medialayer.calibration import fit_tail
+
+    rng = np.random.default_rng(7)
+    neg = rng.exponential(1.0, 200_000)
+    tail = fit_tail(neg)
+    assert tail.scale == pytest.approx(1.0, rel=0.05)
+    assert tail.quantile(1e-3) == pytest.approx(np.log(1e3), rel=0.05)
+    assert tail.exceedance(tail.quantile(1e-4)) == pytest.approx(1e-4)
+
+
+def test_fit_puts_match_above_every_negative_seen_and_high_at_the_tail_point() -> None:
+    import numpy as np
+
+    from medialayer.calibration import fit_calibration, fit_tail
+
+    rng = np.random.default_rng(3)
+    neg = rng.exponential(1.0, 4000)
+    pos = rng.normal(30.0, 2.0, 500)
+    cal = fit_calibration(neg, pos, medium="audio", version="t")
+    assert cal.raw_match > neg.max()
+    assert cal.raw_high >= fit_tail(neg).quantile(1e-4)
+    assert cal.raw_floor <= neg.min() and cal.score(float(np.median(neg))) < 0.2
+    # graded below the line: negatives do not pile on one score value
+    scores = np.array([cal.score(x) for x in neg])
+    _, counts = np.unique(np.round(scores, 4), return_counts=True)
+    assert counts.max() / scores.size < 0.2
