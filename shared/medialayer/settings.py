@@ -88,6 +88,22 @@ class Settings(BaseSettings):
                 "Never set this in production.",
                 ",".join(sorted(self.private_host_allowlist)),
             )
+            from medialayer.url_policy import _literal_ip
+
+            def is_ip_literal(entry: str) -> bool:  # "10.0.0.5", "::1", "[::1]:9000", "127.0.0.1:9000"
+                host = entry[1:].split("]", 1)[0] if entry.startswith("[") else entry
+                if host.count(":") == 1:
+                    host = host.split(":", 1)[0]
+                return _literal_ip(host) is not None
+
+            names = sorted(e for e in self.private_host_allowlist if not is_ip_literal(e))
+            if names:
+                log.warning(
+                    "MEDIALAYER_ALLOW_PRIVATE_HOSTS lists host NAMES (%s), not IP literals: DNS is trusted for "
+                    "them on every lookup, so whatever address they resolve to (loopback, private, cloud "
+                    "metadata) is fetched. This is a test-only switch; never set it in production.",
+                    ",".join(names),
+                )
         if self.auth_disabled:
             log.warning("MEDIALAYER_AUTH_DISABLED is set: requests are accepted WITHOUT credentials.")
 

@@ -4,6 +4,10 @@
 refused (``invalid_url``). The caller then connects to one of the *vetted* addresses, never resolving again,
 so DNS rebinding cannot swap in an internal address between the check and the connection.
 
+"Public" (:func:`is_public`) is an allow-list checked deny-first: IPv4 that ``is_global`` accepts outside
+:data:`IPV4_DENIED`; IPv6 only inside global unicast 2000::/3 and outside :data:`IPV6_DENIED`. Python's
+``is_global`` is never trusted alone (on 3.11 it accepts site-local, SIIT and reserved IPv6 space).
+
 The only way to reach a private or loopback host is the explicit allow-list
 ``MEDIALAYER_ALLOW_PRIVATE_HOSTS`` (``host`` or ``host:port`` entries), meant for local tests.
 """
@@ -23,28 +27,61 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 #: ``resolver(host, port) -> addresses``; the default uses getaddrinfo. Tests inject a fake one.
 Resolver = Callable[[str, int], list[str]]
 
-#: Ranges Python's ``is_global`` misses on some versions, or that wrap/translate to internal addresses.
-EXTRA_BLOCKED = tuple(
-    ipaddress.ip_network(n)
-    for n in (
-        "0.0.0.0/8",
-        "100.64.0.0/10",
-        "192.0.0.0/24",
-        "198.18.0.0/15",
-        "224.0.0.0/4",
-        "240.0.0.0/4",
-        "64:ff9b::/96",
-        "64:ff9b:1::/48",
-        "2002::/16",
-        "2001::/32",
-        "2001:db8::/32",
-        "::/96",
-        "fc00::/7",
-        "fe80::/10",
-        "fd00:ec2::/32",
-        "ff00::/8",
+#: IPv4 ranges refused although Python's ``is_global`` may call them global (it varies by version), or
+#: because they reach the local host or translate to internal space. Checked before anything is allowed.
+IPV4_DENIED: tuple[tuple[ipaddress.IPv4Network, str], ...] = tuple(
+    (ipaddress.IPv4Network(net), why)
+    for net, why in (
+        ("0.0.0.0/8", "'this network'; Linux connects 0.0.0.0 to the local host"),
+        ("100.64.0.0/10", "carrier-grade NAT (RFC 6598); Alibaba's metadata service lives at 100.100.100.200"),
+        ("192.0.0.0/24", "IETF protocol assignments, incl. NAT64 discovery 192.0.0.170/171"),
+        ("198.18.0.0/15", "benchmarking (RFC 2544)"),
+        ("224.0.0.0/4", "multicast"),
+        ("240.0.0.0/4", "reserved, incl. the limited broadcast 255.255.255.255"),
     )
 )
+
+#: The only IPv6 space we fetch from: global unicast (RFC 4291 §2.4, IANA's IPv6 address space registry).
+#: Everything else is refused without a list, in particular the ranges Python 3.11/3.12 ``is_global`` wrongly
+#: accepts: site-local fec0::/10, SIIT ::ffff:0:0:0/96, SRv6 5f00::/16 and the reserved blocks (100::/8,
+#: 4000::/3, ...), plus link-local, ULA, multicast, IPv4-compatible ::/96 and both NAT64 prefixes.
+IPV6_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
+
+#: IPv6 ranges refused first. The ones inside 2000::/3 matter for the decision; those outside are already
+#: outside the allow-list and are listed so that each known trap is named (and stays refused if the
+#: allow-list ever grows).
+IPV6_DENIED: tuple[tuple[ipaddress.IPv6Network, str], ...] = tuple(
+    (ipaddress.IPv6Network(net), why)
+    for net, why in (
+        # inside 2000::/3
+        (
+            "2001::/23",
+            "IETF protocol assignments: Teredo 2001::/32 (wraps an IPv4), benchmarking 2001:2::/48, ORCHID "
+            "2001:10::/28, ORCHIDv2 2001:20::/28, drone IDs 2001:30::/28; also AMT 2001:3::/32, AS112 "
+            "2001:4:112::/48 and PCP/TURN anycast 2001:1::1-2, which IANA marks reachable but no media host "
+            "uses (deny-first; Python >= 3.12.4 calls several of these global)",
+        ),
+        ("2001:db8::/32", "documentation (RFC 3849)"),
+        ("2002::/16", "6to4: wraps an IPv4 address, possibly an internal one"),
+        ("3fff::/20", "documentation (RFC 9637); is_global on 3.11/3.12"),
+        # outside 2000::/3 (refused by the allow-list anyway)
+        ("::/96", "unspecified, loopback and IPv4-compatible (deprecated) addresses"),
+        ("::ffff:0:0:0/96", "SIIT IPv4-translated (RFC 2765), e.g. ::ffff:0:10.0.0.5; is_global on 3.11"),
+        ("64:ff9b::/96", "NAT64 well-known prefix (RFC 6052): reaches the embedded IPv4, refused wholesale"),
+        ("64:ff9b:1::/48", "local-use NAT64 prefix (RFC 8215), refused wholesale"),
+        ("100::/64", "discard-only (RFC 6666)"),
+        ("100:0:0:1::/64", "dummy prefix (RFC 9780); is_global on 3.11"),
+        ("5f00::/16", "SRv6 SIDs (RFC 9602); is_global on 3.11/3.12"),
+        ("fc00::/7", "unique local addresses (RFC 4193)"),
+        ("fd00:ec2::/32", "EC2's IPv6 instance metadata / DNS endpoints"),
+        ("fe80::/10", "link-local"),
+        ("fec0::/10", "site-local (deprecated, RFC 3879); is_global on 3.11/3.12"),
+        ("ff00::/8", "multicast"),
+    )
+)
+
+#: Every explicitly refused network, both families (kept for callers that want the plain list).
+EXTRA_BLOCKED = tuple(net for net, _ in (*IPV4_DENIED, *IPV6_DENIED))
 
 _LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re.IGNORECASE)
 
@@ -84,11 +121,27 @@ def unwrap(ip: IPAddress) -> IPAddress:
 
 
 def is_public(ip: IPAddress) -> bool:
-    """True only for globally routable unicast addresses outside every blocked range."""
+    """True only for real global unicast: an allow-list, checked deny-first.
+
+    An IPv4-mapped address (``::ffff:a.b.c.d``) is judged as the IPv4 inside it. Then:
+
+    * IPv4 — refused if in :data:`IPV4_DENIED`, else accepted only if ``is_global`` and neither multicast
+      nor ``is_reserved``;
+    * IPv6 — refused if in :data:`IPV6_DENIED`, else accepted only inside :data:`IPV6_GLOBAL_UNICAST`
+      (2000::/3) and, as a second opinion, ``is_global`` and neither multicast, reserved, link-local nor
+      site-local. ``is_global`` alone is not enough: on Python 3.11 it is true for fec0::/10,
+      ::ffff:0:0:0/96, 3fff::/20, 5f00::/16 and most of the reserved space.
+    """
     ip = unwrap(ip)
-    if not ip.is_global or ip.is_multicast:
+    if isinstance(ip, ipaddress.IPv4Address):
+        if any(ip in net for net, _ in IPV4_DENIED):
+            return False
+        return ip.is_global and not ip.is_multicast and not ip.is_reserved
+    if any(ip in net for net, _ in IPV6_DENIED):
         return False
-    return not any(ip.version == net.version and ip in net for net in EXTRA_BLOCKED)
+    if ip not in IPV6_GLOBAL_UNICAST:
+        return False
+    return ip.is_global and not ip.is_multicast and not ip.is_reserved and not ip.is_link_local and not ip.is_site_local
 
 
 def _literal_ip(host: str) -> IPAddress | None:

@@ -122,6 +122,34 @@ NAMES: dict[str, list[str]] = {
     "127.0.0.1.nip.io": ["127.0.0.1"],
     "garbage.attacker.example": ["not-an-ip"],
 }
+
+#: IPv6 outside real global unicast that Python 3.11's ``is_global`` calls global (issue 13 item 4), then a
+#: few already refused that newer Pythons (gh-113171) call global, pinned as guards. Address -> what it is.
+NON_GLOBAL6 = {
+    "fec0::1": "site-local (deprecated)",
+    "fec0::a9fe:a9fe": "site-local",
+    "::ffff:0:10.0.0.5": "SIIT IPv4-translated 10.0.0.5",
+    "::ffff:0:a9fe:a9fe": "SIIT IPv4-translated 169.254.169.254",
+    "::ffff:0:7f00:1": "SIIT IPv4-translated 127.0.0.1",
+    "3fff::1": "documentation (RFC 9637)",
+    "5f00::1": "SRv6 SIDs",
+    "100:0:0:1::1": "dummy prefix (RFC 9780)",
+    "100:1::1": "reserved 100::/8",
+    "1::1": "reserved ::/8",
+    "4000::1": "reserved 4000::/3",
+    "e000::1": "reserved e000::/4",
+    # guards: refused before issue 13 too
+    "64:ff9b::a00:5": "NAT64 of 10.0.0.5",
+    "100::1": "discard-only",
+    "2001:db8::1": "documentation",
+    "2001:20::1": "ORCHIDv2",
+    "2001:30::1": "drone remote ID",
+}
+NON_GLOBAL6_LITERALS = [f"http://[{a}]:{{p}}/a.jpg" for a in NON_GLOBAL6]
+#: hosts-file style names (single label, ``.lan``) answering one of them, and AAAA answers next to a public A
+NAMES.update({f"nas{i}.lan": [a] for i, a in enumerate(NON_GLOBAL6)})
+NAMES.update({f"aaaa{i}.attacker.example": [PUBLIC_V4, a] for i, a in enumerate(NON_GLOBAL6)})
+NAMES["intranet"] = ["fec0::1", "::ffff:0:10.0.0.5"]
 BY_NAME = [f"http://{name}:{{p}}/a.jpg" for name in NAMES if name not in ("localhost", "127.0.0.1.nip.io")]
 
 USERINFO = [
@@ -161,9 +189,11 @@ SCHEMES = [
     "http://:{p}/a.jpg",
 ]
 
-DIRECT = LOOPBACK + PRIVATE + WRAPPED + BY_NAME + USERINFO + SCHEMES
+DIRECT = LOOPBACK + PRIVATE + WRAPPED + NON_GLOBAL6_LITERALS + BY_NAME + USERINFO + SCHEMES
 #: What a redirect may point at: everything above that is an absolute http(s) or other-scheme URL.
-REDIRECT_TARGETS = LOOPBACK + PRIVATE + WRAPPED + BY_NAME + USERINFO[:5] + SCHEMES[:14] + ["//127.1:{p}/a.jpg"]
+REDIRECT_TARGETS = (
+    LOOPBACK + PRIVATE + WRAPPED + NON_GLOBAL6_LITERALS + BY_NAME + USERINFO[:5] + SCHEMES[:14] + ["//127.1:{p}/a.jpg"]
+)
 
 
 # --- fixtures ------------------------------------------------------------------------------------------
@@ -211,6 +241,17 @@ def fresh(rig: Rig) -> Iterator[Rig]:
     assert leftovers(rig.temp_dir) == []
 
 
+@pytest.fixture(autouse=True)
+def _only_public_off_loopback(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Suite-wide: a test that records connects may dial loopback and the fake resolvers' public addresses
+    (intercepted, never sent) — nothing else. A connect to any non-global address fails the test."""
+    rec = request.getfixturevalue("recorder") if "recorder" in request.fixturenames else None
+    yield
+    if rec is not None:
+        stray = [c for c in rec.off_loopback() if c[0] not in (PUBLIC_V4, PUBLIC_V6)]
+        assert stray == [], f"connected to non-global addresses: {stray}"
+
+
 def _api_port(rig: Rig) -> int:
     return int(rig.base.rsplit(":", 1)[1])
 
@@ -241,7 +282,7 @@ def test_direct_vector_refused_without_connecting(fresh: Rig, recorder: ConnectR
 REDIRECT_CASES = [(302, t) for t in REDIRECT_TARGETS if t.isascii()] + [
     (status, t)
     for status in (301, 303, 307, 308)
-    for t in (LOOPBACK[1], PRIVATE[7], WRAPPED[4], BY_NAME[0], SCHEMES[0])
+    for t in (LOOPBACK[1], PRIVATE[7], WRAPPED[4], BY_NAME[0], SCHEMES[0], *NON_GLOBAL6_LITERALS)
 ]
 
 
