@@ -2,6 +2,7 @@
 
 python -m bench image|audio|video [--quick] [--seed N] [--http URL] [...]
 python -m bench calibrate image|audio|video [--quick] [--seed N] [--out PATH | --dry-run]
+python -m bench negatives image|audio|video [--half calib|report|both] [--quick] [--seed N]
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common_args(c)
     c.add_argument("--out", type=Path, default=None, help="write here instead of the engine's file")
     c.add_argument("--dry-run", action="store_true", help="print the fitted calibration, write nothing")
+    from bench.negatives.run import add_arguments as add_negatives_arguments
+
+    add_negatives_arguments(sub.add_parser("negatives", help="the null bench: hard negatives only"))
     return parser
 
 
@@ -217,6 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_calibrate(args)
     if args.command == "report":
         return run_report(args)
+    if args.command == "negatives":
+        from bench.negatives.run import main_args
+
+        return main_args(args, argv)
     run_bench(args, argv)
     return 0
 
