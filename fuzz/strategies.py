@@ -90,7 +90,35 @@ def url_like(draw: st.DrawFn) -> bytes:
     return "".join(parts).encode("utf-8", "surrogatepass")
 
 
+@st.composite
+def json_body_like(draw: st.DrawFn) -> bytes:
+    """JSON-shaped request bodies built to break parsers: deep nesting (past the recursion limit), numbers
+    past Python's 4,300-digit int limit, NaN/Infinity, broken escapes, brackets inside strings."""
+    depth = draw(st.sampled_from([0, 1, 31, 32, 33, 100, 999, 1001, 3000, 20000]))
+    opener = draw(st.sampled_from(["[", '{"a":', '{"source_url":[', '"[",[']))
+    digits = draw(st.sampled_from([1, 20, 64, 65, 4300, 4301, 5000, 20000]))
+    number = draw(st.sampled_from(["", "-", "0.", "1e", "-0.0"])) + "9" * digits
+    leaf = draw(
+        st.sampled_from(
+            [number, "NaN", "Infinity", "-Infinity", '"\\ud800"', '"\\u12"', '"\\', '"[[[["', "true", "null", ""]
+        )
+    )
+    field = draw(st.sampled_from(["source_url", "target_url", "details", "extra", ""]))
+    closer = draw(st.sampled_from(["]", "}", ""]))
+    core = opener * depth + leaf + closer * draw(st.sampled_from([0, depth]))
+    shape = draw(st.integers(0, 2))
+    if shape == 0:
+        text = core
+    elif shape == 1:
+        text = '{"source_url": "http://x/a", "target_url": "http://x/b", "' + field + '": ' + core + "}"
+    else:
+        text = '{"' + field + '": ' + number + ', "source_url": ' + core + "}"
+    return text.encode("utf-8", "surrogatepass")
+
+
 def for_target(name: str, seeds: list[bytes]) -> st.SearchStrategy[bytes]:
+    if name == "body":
+        return st.one_of(json_body_like(), mutated(seeds), st.binary(max_size=300))
     if name == "url":
         return st.one_of(url_like(), st.binary(max_size=300), mutated(seeds))
     return st.one_of(mutated(seeds), st.binary(max_size=512))

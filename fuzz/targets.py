@@ -8,6 +8,8 @@
 * ``image``  — the image engine's ``decode`` (Pillow with bomb checks) on mutated JPEG/PNG/GIF/WebP/BMP/TIFF.
 * ``audio``  — sniff + the audio engine's ``decode_mono`` (libsndfile header check + sandboxed ffmpeg).
 * ``video``  — sniff + the video engine's ``probe_video`` and a 2 s ``decode_range`` (sandboxed ffmpeg).
+* ``body``   — :func:`medialayer.api.parse_match_body` on JSON-shaped bytes (deep nesting, huge numbers,
+  NaN, broken escapes, mutated valid bodies): a ``MatchRequest`` or ``InvalidRequest``, never anything else.
 """
 
 from __future__ import annotations
@@ -158,12 +160,29 @@ def fuzz_video(data: bytes) -> None:
         raise Finding(f"decode_range(0, 2) gave {times.size} frames")
 
 
+# --- request body ----------------------------------------------------------------------------------
+
+
+def fuzz_body(data: bytes) -> None:
+    from medialayer.api import parse_match_body
+    from medialayer.envelope import MatchRequest
+    from medialayer.errors import InvalidRequest
+
+    try:
+        parsed = parse_match_body(data)
+    except InvalidRequest:
+        return
+    if not isinstance(parsed, MatchRequest):
+        raise Finding(f"parse_match_body returned {type(parsed).__name__}")
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "sniff": fuzz_sniff,
     "url": fuzz_url,
     "image": fuzz_image,
     "audio": fuzz_audio,
     "video": fuzz_video,
+    "body": fuzz_body,
 }
 
 
@@ -238,8 +257,14 @@ def seeds() -> dict[str, list[bytes]]:
             "http://0x7f.1/",
         )
     ]
+    bodies = [
+        b'{"source_url": "https://media.example.com/a.jpg", "target_url": "https://media.example.com/b.jpg"}',
+        b'{"source_url": "http://x/a", "target_url": "http://x/b", "details": true}',
+        b'{"source_url": "\\u0068ttp://x/", "target_url": "http://x/", "details": false}',
+    ]
     return {
         "sniff": images[:3] + audio[:2] + video[:2] + [b"#EXTM3U\n", b"<html>"],
+        "body": bodies,
         "url": urls,
         "image": images,
         "audio": audio,

@@ -35,6 +35,18 @@ class FileTooLarge(MediaLayerError):
     code, status = "file_too_large", 413
 
 
+class RequestTooLarge(MediaLayerError):
+    """The request *body* is over the API's body limit (a body is not a file: see ``file_too_large``)."""
+
+    code, status = "request_too_large", 413
+
+
+class RequestTimeout(MediaLayerError):
+    """The client did not finish sending its request body in time."""
+
+    code, status = "request_timeout", 408
+
+
 class UnsupportedMedia(MediaLayerError):
     code, status = "unsupported_media", 415
 
@@ -78,6 +90,8 @@ ALL_ERRORS: tuple[type[MediaLayerError], ...] = (
     InvalidUrl,
     Unauthorized,
     FileTooLarge,
+    RequestTooLarge,
+    RequestTimeout,
     UnsupportedMedia,
     FetchFailed,
     DurationTooLong,

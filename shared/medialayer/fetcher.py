@@ -7,18 +7,25 @@ followed by hand, each hop vetted again, at most ``max_redirects``; ``Content-Le
 refused before reading and the streamed byte count is capped too; connect, per-read and total timeouts
 apply; the first bytes are sniffed so a file of the wrong medium stops early. Downloads land in a temp file
 that is removed on any failure, and :func:`fetch_pair` (both URLs, concurrently) removes both on exit.
+
+Cancellation: the API sets :data:`request_cancel` to an event for the duration of one request and sets the
+event when the client goes away; downloads stop at their next checkpoint (before every read, and the
+watchdog shuts a socket blocked in a read down within ~0.2 s), and :func:`fetch_pair` does not hand the
+files on to the comparison. :func:`sweep_stale_downloads` removes downloads a killed process left behind.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import logging
 import os
 import socket
 import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,9 +47,23 @@ from medialayer.settings import Settings, get_settings
 from medialayer.sniff import HEAD_BYTES, require_medium, sniff_bytes
 from medialayer.url_policy import Resolver, VettedUrl, system_resolver, vet_url
 
+log = logging.getLogger("medialayer.fetcher")
+
 USER_AGENT = "MediaLayerMatch/0.1 (+https://github.com/medialayer/match)"
 CHUNK_BYTES = 256 * 1024
 _REDIRECTS = {301, 302, 303, 307, 308}
+#: Every download is ``<temp dir>/medialayer-XXXXXXXX.media`` (what :func:`sweep_stale_downloads` looks for).
+TEMP_PREFIX, TEMP_SUFFIX = "medialayer-", ".media"
+
+#: The current request's cancellation event (set by the API when its client disconnects), or None.
+request_cancel: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
+    "medialayer_request_cancel", default=None
+)
+
+
+def _request_cancelled() -> bool:
+    event = request_cancel.get()
+    return event is not None and event.is_set()
 
 
 @dataclass(frozen=True)
@@ -81,20 +102,25 @@ class _Deadline:
     def __init__(self, seconds: float, cancel: threading.Event | None) -> None:
         self.end = time.monotonic() + seconds
         self.cancel = cancel
-        self._timers: list[threading.Timer] = []
+        self.request_cancel = request_cancel.get()
+        self._timers: list[threading.Timer | _Watchdog] = []
 
     def expired(self) -> bool:
         return time.monotonic() >= self.end
 
     def watch(self, sock: socket.socket) -> None:
-        """Shut ``sock`` down when the deadline passes (until :meth:`disarm`)."""
+        """Shut ``sock`` down when the deadline passes or the request is cancelled (until :meth:`disarm`)."""
 
         def cut() -> None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
-        timer = threading.Timer(max(0.0, self.end - time.monotonic()), cut)
-        timer.daemon = True
+        timer: threading.Timer | _Watchdog
+        if self.request_cancel is None:
+            timer = threading.Timer(max(0.0, self.end - time.monotonic()), cut)
+            timer.daemon = True
+        else:
+            timer = _Watchdog(self.end, self.request_cancel, cut)
         timer.start()
         self._timers.append(timer)
 
@@ -104,12 +130,38 @@ class _Deadline:
         self._timers.clear()
 
     def remaining(self) -> float:
+        if self.request_cancel is not None and self.request_cancel.is_set():
+            raise FetchFailed("the download was cancelled: the client went away")
         if self.cancel is not None and self.cancel.is_set():
             raise FetchFailed("the download was cancelled because the other file failed")
         left = self.end - time.monotonic()
         if left <= 0:
             raise FetchFailed("the download took longer than allowed")
         return left
+
+
+class _Watchdog(threading.Thread):
+    """Like ``threading.Timer(end - now, cut)``, but also cuts as soon as ``cancelled`` is set (polled every
+    0.2 s: a read blocked on a silent server would otherwise wait out the read timeout)."""
+
+    POLL_S = 0.2
+
+    def __init__(self, end: float, cancelled: threading.Event, cut: Callable[[], None]) -> None:
+        super().__init__(daemon=True, name="fetch-watchdog")
+        self.end, self.cancelled, self.cut = end, cancelled, cut
+        self.finished = threading.Event()
+
+    def cancel(self) -> None:
+        self.finished.set()
+
+    def run(self) -> None:
+        while True:
+            left = self.end - time.monotonic()
+            if left <= 0 or self.cancelled.is_set():
+                self.cut()
+                return
+            if self.finished.wait(min(left, self.POLL_S)):
+                return
 
 
 def _watched(base: type, deadline: _Deadline) -> type:
@@ -279,8 +331,10 @@ def _follow(url: str, *, max_bytes: int, policy: FetchPolicy, medium: MediaType 
                 raise FileTooLarge(f"the file is larger than the {max_bytes // (1024 * 1024)} MB limit")
             return _download(response, max_bytes=max_bytes, policy=policy, medium=medium, deadline=deadline)
         finally:
-            response.release_conn()
+            # close first: the connection is dropped, not pooled, so a cancelled or refused download hangs up
+            # on the origin at once instead of when the pool is garbage-collected
             response.close()
+            response.release_conn()
     raise FetchFailed(f"more than {policy.max_redirects} redirects")  # pragma: no cover - loop always returns
 
 
@@ -295,7 +349,7 @@ def _download(
     temp_dir = policy.temp_dir or None
     if temp_dir:
         os.makedirs(temp_dir, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="medialayer-", suffix=".media", dir=temp_dir)
+    fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=temp_dir)
     path = Path(name)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -338,7 +392,8 @@ def fetch_pair(
 
     try:
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="fetch") as pool:
-            futures = [pool.submit(one, source_url), pool.submit(one, target_url)]
+            # each download runs in a copy of this context, so it sees the request's cancellation event
+            futures = [pool.submit(contextvars.copy_context().run, one, url) for url in (source_url, target_url)]
             errors: list[BaseException] = []
             results: list[Path] = []
             for future in futures:
@@ -349,6 +404,8 @@ def fetch_pair(
         if errors:
             real = [e for e in errors if not _is_cancellation(e)]
             raise (real or errors)[0]
+        if _request_cancelled():  # checkpoint: the client left while we downloaded; don't start comparing
+            raise FetchFailed("the request was cancelled: the client went away")
         yield results[0], results[1]
     finally:
         for path in paths:
@@ -359,4 +416,60 @@ def _is_cancellation(exc: BaseException) -> bool:
     return isinstance(exc, FetchFailed) and "cancelled" in exc.message
 
 
-__all__ = ["FetchPolicy", "fetch_pair", "fetch_to_file", "InvalidUrl", "MediaLayerError"]
+def sweep_stale_downloads(temp_dir: str = "", *, older_than_s: float = 60.0) -> list[Path]:
+    """Remove downloads left behind by a process that was killed mid-request; return what was removed.
+
+    Looks at ``TEMP_PREFIX*TEMP_SUFFIX`` files in ``temp_dir`` (default: the system temp dir) and removes
+    those last modified more than ``older_than_s`` ago that no live process has open (Linux: ``/proc/*/fd``;
+    elsewhere age alone decides). A live request's download is written continuously and removed when the
+    request ends, so it is either fresh or open; call this at start-up, not while serving.
+    """
+    directory = Path(temp_dir or tempfile.gettempdir())
+    if not directory.is_dir():
+        return []
+    cutoff = time.time() - older_than_s
+    candidates = []
+    for path in directory.glob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            if path.is_file() and not path.is_symlink() and path.stat().st_mtime < cutoff:
+                candidates.append(path)
+    if not candidates:
+        return []
+    held = _open_files()
+    removed = []
+    for path in candidates:
+        if path.resolve() in held:
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    if removed:
+        log.warning("removed %d stale download(s) left in %s by an earlier process", len(removed), directory)
+    return removed
+
+
+def _open_files() -> set[Path]:
+    """Every file some live process (that we may inspect) has open, from ``/proc/*/fd``; empty elsewhere."""
+    held: set[Path] = set()
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return held
+    for fd_dir in proc.glob("[0-9]*/fd"):
+        try:
+            for fd in fd_dir.iterdir():
+                with contextlib.suppress(OSError):
+                    held.add(Path(os.readlink(fd)))
+        except OSError:
+            continue
+    return held
+
+
+__all__ = [
+    "FetchPolicy",
+    "fetch_pair",
+    "fetch_to_file",
+    "request_cancel",
+    "sweep_stale_downloads",
+    "InvalidUrl",
+    "MediaLayerError",
+]

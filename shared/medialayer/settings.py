@@ -67,6 +67,32 @@ class Settings(BaseSettings):
         300, ge=0, description="How long a proxy secret fetched from Secrets Manager/SSM is cached."
     )
 
+    # --- the edge (issue 13) -------------------------------------------------------------------------
+    trusted_proxies: str = Field(
+        "",
+        description="Local server: comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For / "
+        "X-Forwarded-Proto are believed. Empty (default): the TCP peer is the client, forwarded headers are ignored.",
+    )
+    max_body_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        description="Largest request body accepted (413 request_too_large beyond). A match request is two URLs "
+        "of at most 2,048 characters and a flag (~4.2 KB); the rest is room for whitespace and escapes.",
+    )
+    body_timeout_s: float = Field(10.0, gt=0, description="Max time for a client to send its request body (408).")
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="Local server: a connection must finish its request headers within this, else closed."
+    )
+    max_connections_per_ip: int = Field(
+        64, ge=1, description="Local server: open connections per client address (trusted proxies exempt)."
+    )
+    demo_max_in_flight_per_ip: int = Field(
+        2, ge=1, description="Demo route: requests in flight per client address; beyond it 429 rate_limited."
+    )
+    graceful_shutdown_s: float = Field(
+        10.0, gt=0, description="Local server: on SIGTERM, wait this long for requests in flight, then cancel them."
+    )
+
     @field_validator("allow_private_hosts", "rapidapi_proxy_secrets")
     @classmethod
     def _strip(cls, value: str) -> str:
@@ -75,6 +101,10 @@ class Settings(BaseSettings):
     @property
     def private_host_allowlist(self) -> frozenset[str]:
         return frozenset(h.strip().lower() for h in self.allow_private_hosts.split(",") if h.strip())
+
+    @property
+    def trusted_proxy_list(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
 
     @property
     def proxy_secrets(self) -> tuple[str, ...]:
@@ -106,6 +136,12 @@ class Settings(BaseSettings):
                 )
         if self.auth_disabled:
             log.warning("MEDIALAYER_AUTH_DISABLED is set: requests are accepted WITHOUT credentials.")
+        if self.trusted_proxy_list:
+            log.warning(
+                "MEDIALAYER_TRUSTED_PROXIES is set (%s): X-Forwarded-For from these peers decides the client "
+                "address (demo limits are counted on it).",
+                ",".join(self.trusted_proxy_list),
+            )
 
 
 @lru_cache(maxsize=1)

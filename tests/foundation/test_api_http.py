@@ -97,6 +97,10 @@ def test_not_implemented_route(api, media):
     ("payload", "status", "code"),
     [
         (b"{not json", 400, "invalid_request"),
+        (b"[" * 10_000, 400, "invalid_request"),  # was a RecursionError: 500 (issue 13)
+        (b'{"source_url": ' + b"9" * 5_000 + b"}", 400, "invalid_request"),  # int-length ValueError: 500
+        (b'{"source_url": NaN, "target_url": "http://x/"}', 400, "invalid_request"),
+        (b" " * (16 * 1024 + 1), 413, "request_too_large"),  # the body limit, before parsing
         ({"source_url": "http://x/a.jpg"}, 400, "invalid_request"),
         ({"source_url": 5, "target_url": "http://x/"}, 400, "invalid_request"),
         ({"source_url": "ftp://x/a.jpg", "target_url": "http://x/"}, 400, "invalid_url"),

@@ -37,6 +37,24 @@ EXCLUDED_CHECKS = [
     # 405 without ``Allow`` (finding F3): covered by test_405_lists_allowed_methods below.
     "unsupported_method",
 ]
+#: schemathesis' default statuses for "schema-violating data rejected", plus 413: a body over the API's
+#: 16 KiB body limit (e.g. URLs far past their 2,048-character maxLength) is refused as ``request_too_large``
+#: before it is parsed — a rejection, and the documented one.
+NEGATIVE_DATA_STATUSES = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]
+#: Bodies that broke the JSON parser (issue 13, item 5) and their relatives: posted to every operation.
+HOSTILE_BODIES = [
+    b"[" * 100_000,  # over the body limit too
+    b"[" * 10_000,
+    b'{"source_url":' * 3_000,
+    b'{"source_url": ' + b"9" * 5_000 + b', "target_url": "http://x/"}',
+    b'{"source_url": "http://x/", "target_url": "http://x/", "details": -' + b"1" * 4_301 + b"}",
+    b'{"details": 1.' + b"5" * 5_000 + b"e" + b"9" * 400 + b"}",
+    b'{"source_url": NaN, "target_url": -Infinity}',
+    b'["' + b"{[" * 4_000 + b'"]',
+    b'{"source_url": "\ud800\udc00\u0000", "target_url": "\u12"}',
+    b"\xef\xbb\xbf" + b"{" * 40 + b"}" * 40,
+    b"",
+]
 
 
 def _resolve_nothing(host: str, port: int) -> list[str]:
@@ -72,10 +90,15 @@ def test_schema_is_the_published_one(base_url: str) -> None:
 
 
 def test_contract(base_url: str, contract_dir: Path) -> None:
+    config = contract_dir / "schemathesis.toml"
+    expected = ", ".join(f'"{s}"' for s in NEGATIVE_DATA_STATUSES)
+    config.write_text(f"[checks.negative_data_rejection]\nexpected-statuses = [{expected}]\n")
     cmd = [
         sys.executable,
         "-m",
         "schemathesis.cli",
+        "--config-file",
+        str(config),
         "run",
         f"{base_url}/openapi.json",
         "--checks",
@@ -104,6 +127,29 @@ def test_contract(base_url: str, contract_dir: Path) -> None:
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
     assert "operations" in out.lower() or "passed" in out.lower(), out[-2000:]
+    assert leftovers(contract_dir / "dl") == []
+
+
+def test_malformed_bodies_are_never_5xx(base_url: str, contract_dir: Path) -> None:
+    """Deep nesting and huge numbers (issue 13, item 5) on every operation of the published document:
+    ``400 invalid_request`` (``413 request_too_large`` over the body limit), never a 5xx."""
+    with urllib.request.urlopen(f"{base_url}/openapi.json", timeout=10) as resp:
+        paths = [p for p, ops in json.loads(resp.read())["paths"].items() if "post" in ops]
+    assert len(paths) == 6
+    seen = set()
+    for path in paths:
+        for body in HOSTILE_BODIES:
+            req = urllib.request.Request(
+                f"{base_url}{path}", data=body, method="POST", headers={"Content-Type": "application/json"}
+            )
+            try:
+                with urllib.request.urlopen(req, timeout=30) as resp:
+                    status, reply = resp.status, json.loads(resp.read())
+            except urllib.error.HTTPError as err:
+                status, reply = err.code, json.loads(err.read())
+            seen.add((status, reply["error"]["code"]))
+            assert status < 500, (path, body[:40], reply)
+    assert seen == {(400, "invalid_request"), (413, "request_too_large")}, seen
     assert leftovers(contract_dir / "dl") == []
 
 
