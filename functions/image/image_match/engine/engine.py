@@ -6,8 +6,9 @@ common re-upload case, answered without any local features) it extracts ORB feat
 (once per signature, both images at the same time) and verifies geometry in up to five stages,
 cheapest first, stopping once the evidence is strong (:func:`_verify_staged`: direct, mirrored, inset,
 and for pairs with unexplained descriptor agreement zoom and mirrored zoom);
-the evidence is fused into one raw score (:mod:`image_match.engine.fuse`) that the fitted calibration
-maps onto the public score. Signatures keep the working grayscale image so that the features, the
+the evidence is fused into one raw score (:mod:`image_match.engine.fuse`: the decisive hash or geometry
+score, or below both floors a graded chance-level term) that the fitted calibration maps onto the
+public score. Signatures keep the working grayscale image so that the features, the
 mirrored and the half-size stage can be computed in ``compare`` only for the pairs that need them.
 """
 
@@ -27,7 +28,7 @@ from medialayer.calibration import Calibration, load_calibration
 from medialayer.caps import DEFAULT_CAPS, MediaCaps, MediaType
 from medialayer.engine import Comparison
 
-ENGINE_VERSION = "image-1.2"
+ENGINE_VERSION = "image-1.3"
 WORKING_LONG_SIDE = 640
 CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "calibration.json"
 HASH_DECISIVE_BITS = 16  # hash distance at or below this (of 256): near-duplicate, no geometry needed
@@ -107,15 +108,16 @@ class ImageEngine:
             "source": _describe(source),
             "target": _describe(target),
         }
-        best, mirrored, g_score = local_features.Verification(), False, 0.0
+        best, mirrored, g_score, most_matches = local_features.Verification(), False, 0.0, 0
         stages: list[str] = []
         if distance > HASH_DECISIVE_BITS or quality < fuse.MIN_HASH_QUALITY:
             _extract_features(source, target)
-            best, mirrored, stages = _verify_staged(source, target)
+            best, mirrored, stages, most_matches = _verify_staged(source, target)
             g_score = fuse.geometry_score(best)
             details["geometry"] = {
                 "inliers": best.inliers,
                 "matches": best.matches,
+                "most_matches": most_matches,
                 "inlier_ratio": round(best.inlier_ratio, 4),
                 "coverage_source": round(best.coverage_source, 4),
                 "coverage_target": round(best.coverage_target, 4),
@@ -125,8 +127,11 @@ class ImageEngine:
             }
         else:
             details["geometry"] = {"skipped": "global hash already decisive"}
-        raw = fuse.fuse(h_score, g_score)
+        sub_floor = fuse.sub_floor_score(distance, quality, most_matches, best)
+        raw = fuse.fuse(h_score, g_score, sub_floor)
         details["stage"] = "none" if raw <= 0 else "hash" if h_score >= g_score else "geometry"
+        if raw <= 0:
+            details["sub_floor_score"] = round(sub_floor, 6)
         if best.homography is not None and g_score >= h_score:
             details["relation"] = relation.describe(
                 best,
@@ -159,7 +164,7 @@ def _extract_features(source: ImageSignature, target: ImageSignature) -> None:
 
 def _verify_staged(
     source: ImageSignature, target: ImageSignature
-) -> tuple[local_features.Verification, bool, list[str]]:
+) -> tuple[local_features.Verification, bool, list[str], int]:
     """Geometric verification, cheapest stage first, stopping as soon as the evidence is strong.
 
     1. ``direct``: ``N_FEATURES`` strong features of each image, spread over it (``Features.spread``).
@@ -172,7 +177,7 @@ def _verify_staged(
        stage. Only when the first two stages found at least ``ZOOM_GATE_MATCHES`` descriptor matches
        but no geometry: most unrelated pairs stop after three stages.
     Returns the best verification (homography in source -> target working pixels), whether it is
-    mirrored, and the stages run.
+    mirrored, the stages run and the most ratio-test matches any of them found (sub-floor evidence).
     """
     lf = local_features
     n = lf.N_FEATURES
@@ -183,7 +188,7 @@ def _verify_staged(
     best = lf.verify(src_top, tgt_top, src_area, tgt_area)
     stages = ["direct"]
     if fuse.geometry_score(best) >= GEOMETRY_STRONG:
-        return best, False, stages
+        return best, False, stages, best.matches
     mirror = lf.verify(lf.mirrored(source.gray, src_top), tgt_top, src_area, tgt_area)
     stages.append("mirror")
     most_matches = max(best.matches, mirror.matches)
@@ -191,25 +196,26 @@ def _verify_staged(
     if mirror.inliers > best.inliers:
         best, mirrored = mirror, True
     if fuse.geometry_score(best) >= INSET_GATE:
-        return best, mirrored, stages
+        return best, mirrored, stages, most_matches
     stages.append("inset")
     inset = lf.verify(lf.extract_small(source.gray), tgt_feats, src_area, tgt_area)
     if inset.inliers > best.inliers:
         best, mirrored = inset, False
     if fuse.geometry_score(best) >= INSET_GATE or most_matches < ZOOM_GATE_MATCHES:
-        return best, mirrored, stages
+        return best, mirrored, stages, max(most_matches, inset.matches)
     stages.append("zoom")
     small_target = lf.extract_small(target.gray)
     zoom = lf.verify(small_target, src_feats, tgt_area, src_area).inverted()
     if zoom.inliers > best.inliers:
         best, mirrored = zoom, False
+    most_matches = max(most_matches, inset.matches, zoom.matches)
     if fuse.geometry_score(best) >= INSET_GATE:
-        return best, mirrored, stages
+        return best, mirrored, stages, most_matches
     stages.append("zoom_mirror")
     zoom_mirror = lf.verify(small_target, lf.mirrored(source.gray, src_feats), tgt_area, src_area).inverted()
     if zoom_mirror.inliers > best.inliers:
         best, mirrored = zoom_mirror, True
-    return best, mirrored, stages
+    return best, mirrored, stages, max(most_matches, zoom_mirror.matches)
 
 
 def _dihedral_relation(name: str, source: ImageSignature, target: ImageSignature) -> dict[str, Any]:
