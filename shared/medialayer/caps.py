@@ -1,4 +1,4 @@
-"""Per-medium limits: bytes on the wire and decoded duration."""
+"""Per-medium limits: bytes on the wire, decoded duration and (images) decoded pixels."""
 
 from __future__ import annotations
 
@@ -18,12 +18,13 @@ class MediaCaps:
     max_pixels: int | None = None
 
     def scaled(self, factor: float) -> MediaCaps:
-        """Smaller caps (the demo route), never larger than these."""
+        """Smaller caps (the demo route), never larger than these. The pixel cap scales too: an image's
+        decode memory budget follows it (``image_match.engine.decode.memory_budget``)."""
         factor = min(1.0, factor)
         return MediaCaps(
             max_bytes=int(self.max_bytes * factor),
             max_duration_s=None if self.max_duration_s is None else self.max_duration_s * factor,
-            max_pixels=self.max_pixels,
+            max_pixels=None if self.max_pixels is None else int(self.max_pixels * factor),
         )
 
 

@@ -225,6 +225,163 @@ IMAGE_CASES = [
 ]
 
 
+# --- image: decode cost under the pixel cap (issue 13) ---------------------------------------------------
+
+
+def png_zero_rows(width: int, height: int, colour: int, chunks: bytes = b"") -> bytes:
+    """An 8-bit PNG of ``width`` x ``height`` zero pixels in colour type ``colour`` (0 gray, 2 RGB, 3 palette,
+    4 gray+alpha, 6 RGBA), ``chunks`` (PLTE, tRNS) before the data. 7000 x 7000 RGBA compresses to ~190 KB."""
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[colour]
+    row = b"\x00" * (1 + width * channels)
+    comp = zlib.compressobj(9)
+    parts = [comp.compress(row * min(256, height - start)) for start in range(0, height, 256)]
+    parts.append(comp.flush())
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + chunks
+        + _png_chunk(b"IDAT", b"".join(parts))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def png_palette_transparent(width: int, height: int) -> bytes:
+    """A palette PNG with a tRNS chunk: decoders expand it to RGBA (4 bytes per pixel) before compositing."""
+    return png_zero_rows(
+        width, height, 3, _png_chunk(b"PLTE", bytes(range(256)) * 3) + _png_chunk(b"tRNS", bytes(range(256)))
+    )
+
+
+def _jpeg_segments(data: bytes) -> list[tuple[int, int, int]]:
+    """(marker, start, end) of every segment of a JPEG; a scan's segment runs to the end of its data."""
+    out, i = [], 2
+    while i < len(data):
+        marker = data[i + 1]
+        if marker == 0xD9:
+            out.append((marker, i, i + 2))
+            break
+        end = i + 2 + struct.unpack(">H", data[i + 2 : i + 4])[0]
+        if marker == 0xDA:
+            while True:
+                end = data.index(b"\xff", end)
+                if data[end + 1] != 0 and not 0xD0 <= data[end + 1] <= 0xD7:
+                    break
+                end += 2
+        out.append((marker, i, end))
+        i = end
+    return out
+
+
+def jpeg_many_scans(n: int, size: tuple[int, int] = (7000, 7000)) -> bytes:
+    """A progressive grayscale JPEG whose last first-pass AC scan (and its Huffman table) is repeated ``n``
+    times before EOI: ~100 bytes a scan, and libjpeg passes over every block of the image for each one
+    (5,000 scans at 7000 x 7000: ~680 KB, 19 CPU-s in Pillow)."""
+    buf = io.BytesIO()
+    Image.new("L", size, 128).save(buf, "JPEG", progressive=True, quality=75)
+    data = buf.getvalue()
+    segs = _jpeg_segments(data)
+    pick = 0
+    for k, (marker, start, _end) in enumerate(segs):
+        if marker == 0xDA:
+            count = data[start + 4]
+            ss, ah_al = data[start + 5 + 2 * count], data[start + 7 + 2 * count]
+            if ss > 0 and ah_al >> 4 == 0:
+                pick = k
+    start = segs[pick - 1][1] if segs[pick - 1][0] == 0xC4 else segs[pick][1]
+    scan = data[start : segs[pick][2]]
+    eoi = segs[-1][1]
+    return data[:eoi] + scan * n + data[eoi:]
+
+
+def webp_zero_bit_canvas(width: int, height: int) -> bytes:
+    """A lossless WebP (VP8L, no VP8X) whose five prefix codes have one symbol each, so every pixel costs
+    zero bits: 16383 x 3000 RGBA in 34 bytes. libwebp and Pillow hold ~17 bytes per pixel decoding it."""
+    bits: list[int] = []
+
+    def put(value: int, n: int) -> None:
+        bits.extend((value >> k) & 1 for k in range(n))
+
+    put(0x2F, 8)
+    put(width - 1, 14)
+    put(height - 1, 14)
+    put(1, 1)  # alpha used
+    put(0, 3)  # version
+    put(0, 3)  # no transform, no colour cache, no meta prefix codes
+    for symbol in (0, 0, 0, 255, 0):  # green, red, blue, alpha, distance: simple code, one 8-bit symbol
+        put(0b101, 3)
+        put(symbol, 8)
+    bits.extend([0] * (-len(bits) % 8))
+    payload = bytes(sum(bits[i + k] << k for k in range(8)) for i in range(0, len(bits), 8))
+    payload += b"\x00" * (len(payload) % 2)
+    body = b"WEBP" + b"VP8L" + struct.pack("<I", len(payload)) + payload
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def tiff_rgba_one_strip(width: int, height: int) -> bytes:
+    """A deflate-compressed RGBA TIFF of zeros in a single strip: libtiff decodes the whole strip into one
+    buffer (4 bytes per pixel) besides Pillow's image. 7000 x 7000 is ~190 KB."""
+    row = b"\x00" * (width * 4)
+    comp = zlib.compressobj(9)
+    parts = [comp.compress(row * min(256, height - start)) for start in range(0, height, 256)]
+    strip = b"".join(parts) + comp.flush()
+    # tag, type (3 SHORT, 4 LONG), count, value; BitsPerSample and StripOffsets are patched below
+    entries = [
+        (256, 4, 1, width),
+        (257, 4, 1, height),
+        (258, 3, 4, 0),
+        (259, 3, 1, 8),  # deflate
+        (262, 3, 1, 2),  # RGB
+        (273, 4, 1, 0),
+        (277, 3, 1, 4),
+        (278, 4, 1, height),
+        (279, 4, 1, len(strip)),
+        (284, 3, 1, 1),
+        (338, 3, 1, 2),  # unassociated alpha
+    ]
+    bits_at = 8 + 2 + 12 * len(entries) + 4
+    strip_at = bits_at + 8
+    out = bytearray(b"II*\x00" + struct.pack("<IH", 8, len(entries)))
+    for tag, kind, count, value in entries:
+        value = {258: bits_at, 273: strip_at}.get(tag, value)
+        packed = struct.pack("<HH", value, 0) if kind == 3 and count == 1 else struct.pack("<I", value)
+        out += struct.pack("<HHI", tag, kind, count) + packed
+    out += struct.pack("<I", 0) + struct.pack("<HHHH", 8, 8, 8, 8) + strip
+    return bytes(out)
+
+
+def tiff_chained_ifds(n: int) -> bytes:
+    """A TIFF with ``n`` image directories (8 x 8 gray, sharing one strip) chained one after another:
+    100,000 is ~11 MB, and Pillow's ``n_frames`` walks them quadratically (~60 CPU-s)."""
+    entries = [(256, 8), (257, 8), (258, 8), (259, 1), (262, 1), (273, 8), (277, 1), (278, 8), (279, 64)]
+    size = 2 + 12 * len(entries) + 4
+    first = 8 + 64
+    out = bytearray(b"II*\x00" + struct.pack("<I", first) + b"\x80" * 64)
+    body = b"".join(struct.pack("<HHIHH", tag, 3, 1, value, 0) for tag, value in entries)
+    for k in range(n):
+        nxt = first + (k + 1) * size if k < n - 1 else 0
+        out += struct.pack("<H", len(entries)) + body + struct.pack("<I", nxt)
+    return bytes(out)
+
+
+#: Files under the pixel cap whose decode would cost seconds of CPU or a gigabyte of memory; each must
+#: be refused before decoding, or decode within the budget (``image_match.engine.decode``).
+BUDGET_CASES = [
+    Case("jpeg-5000-scans", "image", lambda d: jpeg_many_scans(5000), frozenset({UNSUPPORTED})),
+    Case("webp-34-bytes-16383x3000", "image", lambda d: webp_zero_bit_canvas(16383, 3000), frozenset({TOO_LARGE})),
+    Case("png-rgba-7000", "image", lambda d: png_zero_rows(7000, 7000, 6), frozenset({OK, UNSUPPORTED})),
+    Case("png-palette-trns-7000", "image", lambda d: png_palette_transparent(7000, 7000), frozenset({OK, UNSUPPORTED})),
+    Case(
+        "tiff-rgba-7000-one-strip",
+        "image",
+        lambda d: tiff_rgba_one_strip(7000, 7000),
+        frozenset({OK, UNSUPPORTED, TOO_LARGE}),
+    ),
+    Case("tiff-100k-ifds", "image", lambda d: tiff_chained_ifds(100_000), frozenset({UNSUPPORTED})),
+]
+IMAGE_CASES += BUDGET_CASES
+
+
 # --- audio -------------------------------------------------------------------------------------------
 
 
