@@ -20,7 +20,9 @@ Kinds (pair labels; see :mod:`bench.negatives.types` for how a pair gets its kin
     voices. One text read by another voice is a negative: another rendition, not a copy of the recording.
 ``same_instrumentation``
     numpy additive synthesis: one timbre (harmonics + ADSR), one key, one tempo per group, random
-    melodies over random diatonic chord progressions per seed — very tonal and repetitive.
+    melodies over random diatonic chord progressions per seed — very tonal and repetitive. Notes are
+    "played" (own velocity, ~12 ms timing jitter; per clip its own chord voicing and accompaniment
+    pattern), so no two clips share a sample-identical bar (that would be a real shared sample).
 ``tones``
     beep sequences (random pitches and durations of pure tones), DTMF-like digit sequences, steady
     tones and sweeps.
@@ -28,8 +30,9 @@ Kinds (pair labels; see :mod:`bench.negatives.types` for how a pair gets its kin
     digital silence, white / pink / brown noise at -60 to -30 dBFS, mains hum.
 ``sound_effects``
     the freedesktop sound theme (Debian ``sound-theme-freedesktop``, ``/usr/share/sounds/freedesktop``),
-    each sound repeated with gaps to 10 s (the ``audio-channel-*`` announcements are left out: they
-    share spoken words).
+    each sound repeated with gaps to 10 s, each distinct sound once (the theme links one sound under
+    several names: ``power-plug.oga -> device-added.oga``); the ``audio-channel-*`` announcements are
+    left out: they share spoken words.
 
 Halves: every clip's top-level original (a recording's file stem, a text, a synthesis seed, a sound
 file) goes to ``split_of(original, seed)``, so all windows of one recording and all readings of one text
@@ -47,11 +50,12 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from bench.common import cached_file, rng_for
+from bench.common import cached_file, file_sha256, rng_for
 from bench.negatives import texts as texts_mod
 from bench.negatives.types import Clip
 
 VERSION = 1
+SYNTH_VERSION = 2  # bumped alone when only the synthesis changes (v2: played, not pasted)
 SR = 22050
 SPEECH_WINDOW_S = 10.0
 MUSIC_WINDOW_S = 12.0
@@ -260,7 +264,7 @@ class _Builder:
         for timbre, tonic, mode, bpm in SYNTH_GROUPS:
             group = f"synth:{timbre}-{tonic}{mode}-{bpm}bpm"
             for k in range(per):
-                key = f"synth-{timbre}-{tonic}{mode}-{bpm}-{k:02d}"
+                key = f"synth{SYNTH_VERSION}-{timbre}-{tonic}{mode}-{bpm}-{k:02d}"
                 path = self.signal_file(
                     key, lambda t=timbre, n=tonic, m=mode, b=bpm, key=key: self._melody(t, n, m, b, key)
                 )
@@ -272,23 +276,44 @@ class _Builder:
         scale = MAJOR if mode == "major" else MINOR
         beat = 60.0 / bpm
         out = np.zeros(int(SYNTH_S * SR) + SR, np.float32)
-        # chords: a random diatonic progression of four bars (I first), cycled
-        progression = [0, *(int(d) for d in rng.choice([1, 3, 4, 5], 3))]
+        # Played, not pasted: every note has its own velocity and a few ms of timing jitter, and each
+        # clip voices and arpeggiates its chords its own way, so no bar is sample-identical to a bar of
+        # another clip (that would be a real shared sample); the same chord at the same tempo remains.
+
+        def play(midi: int, t0: float, length: float, amp: float) -> None:
+            jitter = float(rng.normal(0.0, 0.012))
+            _add_note(out, timbre, midi, max(0.0, t0 + jitter), length, amp * float(rng.uniform(0.7, 1.0)))
+
+        # chords: a random diatonic progression of four bars, cycled
+        progression = [int(d) for d in rng.choice([0, 0, 1, 3, 4, 5], 4)]
+        pattern = str(rng.choice(["block", "arp_up", "arp_down", "bass_chord"]))
+        inversion = int(rng.integers(3))
         bar = 0
         while bar * 4 * beat < SYNTH_S:
             degree = progression[bar % 4]
-            for third in (0, 2, 4):
+            notes = []
+            for k, third in enumerate((0, 2, 4)):
                 d = degree + third
-                midi = tonic - 12 + scale[d % 7] + 12 * (d // 7)
-                _add_note(out, timbre, midi, bar * 4 * beat, 4 * beat * 0.95, 0.12)
+                notes.append(tonic - 12 + scale[d % 7] + 12 * (d // 7) + (12 if k < inversion else 0))
+            t0 = bar * 4 * beat
+            if pattern == "block":
+                for m in notes:
+                    play(m, t0, 4 * beat * 0.95, 0.12)
+            elif pattern == "bass_chord":
+                play(notes[0] - 12, t0, 2 * beat * 0.9, 0.15)
+                for m in notes:
+                    play(m, t0 + 2 * beat, 2 * beat * 0.9, 0.1)
+            else:
+                order = sorted(notes) if pattern == "arp_up" else sorted(notes, reverse=True)
+                for k in range(4):
+                    play(order[k % 3], t0 + k * beat, beat * 0.95, 0.13)
             bar += 1
         # melody: a random walk over two octaves of the scale
         t, d = 0.0, int(rng.integers(0, 7))
         while t < SYNTH_S:
             length = float(rng.choice([0.5, 1.0, 1.0, 2.0])) * beat
             if rng.random() > 0.1:  # some rests
-                midi = tonic + scale[d % 7] + 12 * (d // 7)
-                _add_note(out, timbre, midi, t, length * 0.9, 0.25)
+                play(tonic + scale[d % 7] + 12 * (d // 7), t, length * 0.9, 0.25)
             d = int(np.clip(d + rng.integers(-2, 3), 0, 13))
             t += length
         out = out[: int(SYNTH_S * SR)]
@@ -320,7 +345,14 @@ class _Builder:
     def sound_effects(self) -> list[Clip]:
         if not FREEDESKTOP.is_dir():
             return []
-        files = sorted(p for p in FREEDESKTOP.glob("*.oga") if not p.name.startswith("audio-channel-"))
+        files, seen = [], set()
+        for p in sorted(FREEDESKTOP.glob("*.oga")):
+            # the theme links one sound under several names (power-plug -> device-added): once only
+            digest = file_sha256(p.resolve())
+            if not p.name.startswith("audio-channel-") and digest not in seen:
+                seen.add(digest)
+                files.append(p.resolve())
+        files = sorted(set(files))
         if self.quick:
             files = files[:6]
         clips = []

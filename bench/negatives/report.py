@@ -26,7 +26,7 @@ def _pct(x: float | None, digits: int = 2) -> str:
 
 
 def _num(x: float | None, digits: int = 3) -> str:
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x + 0.0:.{digits}f}"
 
 
 def _cpu() -> str:
@@ -133,7 +133,8 @@ def render_half(doc: dict[str, Any], half: str) -> list[str]:
         peer_cells = []
         for p in peers:
             v = r.get("peers", {}).get(p) or {}
-            peer_cells.append("—" if v.get("score") is None else f"{v['score']:g}{' ✗' if v.get('match') else ''}")
+            flag = " ✗" if v.get("match") else ""
+            peer_cells.append("—" if v.get("score") is None else f"{v['score'] + 0.0:g}{flag}")
         lines.append(
             f"| `{r['a']}` | `{r['b']}` | {r['kind']} | {r['group'] or '—'} | {_num(r['raw'])} | "
             f"{_num(r.get('similarity_score'))} | {'yes' if r.get('match') else 'no'} | "

@@ -491,6 +491,18 @@ def add_arguments(p: Any) -> None:
     p.add_argument("--workers", type=int, default=2, help="worker processes (1: in this process)")
     p.add_argument("--no-peers", action="store_true", help="ours only")
     p.add_argument("--out", type=Path, default=repo_root() / "bench" / "results", help="results folder")
+    p.add_argument("--report-only", action="store_true", help="re-render the report from the last dump, no run")
+
+
+def _write_report(doc: dict[str, Any], out: Path, medium: str, quick: bool) -> Path:
+    from bench.negatives import report
+
+    md = report.render(doc)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"negatives-{medium}{'-quick' if quick else ''}.md"
+    target.write_text(md)
+    print(md)
+    return target
 
 
 def main_args(args: Any, argv: Sequence[str]) -> int:
@@ -498,8 +510,14 @@ def main_args(args: Any, argv: Sequence[str]) -> int:
     import shlex
 
     from bench.common import data_dir
-    from bench.negatives import report
 
+    path = raw_path(args.medium, args.quick, args.seed)
+    if args.report_only:
+        if not path.exists():
+            print(f"no dump at {path}: run `python -m bench negatives {args.medium}` first", file=sys.stderr)
+            return 2
+        print(f"wrote {_write_report(json.loads(path.read_text()), Path(args.out), args.medium, args.quick)}")
+        return 0
     folder = args.data or data_dir()
     if folder is None or not Path(folder).is_dir():
         print("no media folder: put it at ../shared/data or set MEDIALAYER_TEST_DATA", file=sys.stderr)
@@ -517,14 +535,8 @@ def main_args(args: Any, argv: Sequence[str]) -> int:
         peers=None if args.no_peers else PEERS_SPEC,
     )
     command = "python -m bench " + " ".join(shlex.quote(a) for a in argv)
-    path = raw_path(args.medium, args.quick, args.seed)
     doc = merge_with_previous(to_doc(run, command=command, started=started), path)
     write_doc(doc, path)
-    md = report.render(doc)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / f"negatives-{args.medium}{'-quick' if args.quick else ''}.md"
-    target.write_text(md)
-    print(md)
+    target = _write_report(doc, Path(args.out), args.medium, args.quick)
     print(f"wrote {target} and {path}", file=sys.stderr)
     return 0
