@@ -51,7 +51,7 @@ HOSTILE_BODIES = [
     b'{"details": 1.' + b"5" * 5_000 + b"e" + b"9" * 400 + b"}",
     b'{"source_url": NaN, "target_url": -Infinity}',
     b'["' + b"{[" * 4_000 + b'"]',
-    b'{"source_url": "\ud800\udc00\u0000", "target_url": "\u12"}',
+    rb'{"source_url": "\ud800\udc00\u0000", "target_url": "\u12"}',
     b"\xef\xbb\xbf" + b"{" * 40 + b"}" * 40,
     b"",
 ]
