@@ -126,8 +126,8 @@ def render_half(doc: dict[str, Any], half: str) -> list[str]:
         "",
         "### The 10 worst negatives (ours, by raw score)",
         "",
-        "| clip a | clip b | kind | group | raw | score | match | " + " | ".join(peers) + (" |" if peers else "|"),
-        "|---|---|---|---|---|---|---|" + "---|" * len(peers),
+        "| " + " | ".join(["clip a", "clip b", "kind", "group", "raw", "score", "match", *peers]) + " |",
+        "|" + "---|" * (7 + len(peers)),
     ]
     for r in worst:
         peer_cells = []
@@ -135,12 +135,17 @@ def render_half(doc: dict[str, Any], half: str) -> list[str]:
             v = r.get("peers", {}).get(p) or {}
             flag = " ✗" if v.get("match") else ""
             peer_cells.append("—" if v.get("score") is None else f"{v['score'] + 0.0:g}{flag}")
-        lines.append(
-            f"| `{r['a']}` | `{r['b']}` | {r['kind']} | {r['group'] or '—'} | {_num(r['raw'])} | "
-            f"{_num(r.get('similarity_score'))} | {'yes' if r.get('match') else 'no'} | "
-            + " | ".join(peer_cells)
-            + (" |" if peers else "|")
-        )
+        cells = [
+            f"`{r['a']}`",
+            f"`{r['b']}`",
+            r["kind"],
+            r["group"] or "—",
+            _num(r["raw"]),
+            _num(r.get("similarity_score")),
+            "yes" if r.get("match") else "no",
+            *peer_cells,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     if peers:
         lines += ["", "(peer score: higher = more alike; ✗ = the peer calls it a match)"]
 
