@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common_args(c)
     c.add_argument("--out", type=Path, default=None, help="write here instead of the engine's file")
     c.add_argument("--dry-run", action="store_true", help="print the fitted calibration, write nothing")
+    c.add_argument(
+        "--with-null",
+        action="store_true",
+        help="add the null bench's calibration-half hard negatives (run `bench negatives <medium> --half calib` first)",
+    )
     from bench.negatives.run import add_arguments as add_negatives_arguments
 
     add_negatives_arguments(sub.add_parser("negatives", help="the null bench: hard negatives only"))
@@ -201,6 +206,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         quick=args.quick,
         isolate=not args.no_isolate,
         timeout=args.timeout,
+        with_null=args.with_null,
     )
     text = cal.model_dump_json(indent=2)
     print(text)

@@ -56,6 +56,23 @@ def raw_scores(pairs: Sequence[Pair], verdicts: Sequence[Verdict]) -> tuple[list
     return neg, pos
 
 
+def null_negatives(medium: str, seed: int) -> list[float]:
+    """The null bench's calibration-half raw scores (``python -m bench negatives <medium> --half calib``),
+    refused unless that run used this very engine version — raw scores of another version mean nothing."""
+    import json
+
+    from bench.negatives.run import load_null_scores, raw_path
+
+    doc = json.loads(raw_path(medium, False, seed).read_text())
+    tag, version = str(doc.get("engine_tag", "")), engine_version(medium)
+    if not version or not tag.startswith(version + "-"):
+        raise SystemExit(
+            f"the null bench dump was made with engine {tag!r}, not {version!r}: "
+            f"rerun `python -m bench negatives {medium} --half calib` first"
+        )
+    return [float(x) for x in load_null_scores(medium, "calib", seed)]
+
+
 def fit_from_run(
     medium: str,
     pairs: Sequence[Pair],
@@ -64,14 +81,19 @@ def fit_from_run(
     seed: int,
     quick: bool,
     today: dt.date | None = None,
+    extra_negatives: Sequence[float] = (),
 ) -> Calibration:
-    """Fit the calibration from ours' verdicts on calibration-half pairs."""
+    """Fit the calibration from ours' verdicts on calibration-half pairs (plus, optionally, the null
+    bench's calibration-half negatives)."""
     today = today or dt.datetime.now(dt.UTC).date()
     neg, pos = raw_scores(pairs, verdicts)
     errors = sum(1 for p, v in zip(pairs, verdicts, strict=True) if p.split == "calib" and v.score is None)
+    null = f" + {len(extra_negatives)} null-bench negatives" if extra_negatives else ""
+    neg = neg + [float(x) for x in extra_negatives]
     fitted_on = (
         f"bench {medium} pairs, calibration half, seed {seed}{' (quick subset)' if quick else ''}: "
-        f"{len(neg)} negatives, {len(pos)} positives ({errors} errored pairs left out), {today.isoformat()}"
+        f"{len(neg) - len(extra_negatives)} negatives{null}, {len(pos)} positives ({errors} errored pairs left out), "
+        f"{today.isoformat()}"
     )
     return fit_calibration(
         neg,
@@ -92,8 +114,11 @@ def run_calibration(
     quick: bool,
     isolate: bool = True,
     timeout: float = 300.0,
+    with_null: bool = False,
 ) -> Calibration:
-    """Run ours on the calibration half of ``pairs`` and fit (does not write anything)."""
+    """Run ours on the calibration half of ``pairs`` and fit (does not write anything); ``with_null`` adds
+    the null bench's calibration-half negatives (:func:`null_negatives`)."""
+    extra = null_negatives(medium, seed) if with_null else []
     calib = [p for p in pairs if p.split == "calib"]
     if not calib:
         raise ValueError("no calibration-half pairs")
@@ -101,4 +126,4 @@ def run_calibration(
         if not runners:
             raise RuntimeError(f"our matcher {OURS!r} is not available: {unavailable}")
         verdicts, _ = run_pairs(calib, runners, decode_floor=None)
-    return fit_from_run(medium, calib, verdicts[OURS], seed=seed, quick=quick)
+    return fit_from_run(medium, calib, verdicts[OURS], seed=seed, quick=quick, extra_negatives=extra)

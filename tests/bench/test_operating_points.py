@@ -47,3 +47,20 @@ def test_docs_markers(tmp_path: Path) -> None:
 
 def test_nothing_to_report(tmp_path: Path) -> None:
     assert main(["--results", str(tmp_path), "--out", str(tmp_path / "x.md")]) == 2
+
+
+def test_calibration_takes_null_negatives_only_from_the_same_engine(tmp_path, monkeypatch) -> None:
+    import pytest
+
+    import bench.calibrate as calibrate
+    import bench.negatives.run as null_run
+
+    dump = {"engine_tag": "eng-7-abc", "halves": {"calib": {}}, "records": [{"half": "calib", "raw": 0.25}]}
+    (tmp_path / "negatives-audio-seed1.json").write_text(json.dumps(dump))
+    monkeypatch.setattr(null_run, "cache_root", lambda: tmp_path.parent)
+    monkeypatch.setattr(null_run, "raw_path", lambda m, q, s, results=None: tmp_path / f"negatives-{m}-seed{s}.json")
+    monkeypatch.setattr(calibrate, "engine_version", lambda m: "eng-7")
+    assert calibrate.null_negatives("audio", 1) == [0.25]
+    monkeypatch.setattr(calibrate, "engine_version", lambda m: "eng-8")
+    with pytest.raises(SystemExit, match="rerun"):
+        calibrate.null_negatives("audio", 1)
