@@ -17,6 +17,8 @@ mapped through it, hits against chance at null offsets, which locate the stretch
 the best 10 s of the best line (scaled down when the line's own band envelopes do not correlate), plus
 the best candidate's correlation evidence (``AudioEngine.compare``); the calibration
 (``calibration.json``, fitted by ``python -m bench calibrate audio``) maps it to the public score.
+``null``: the per-pair null (the same search against the target played backwards, the margin over it);
+measured not to help on the calibration halves, so off by default (``null.NULL_WEIGHT``).
 """
 
 from __future__ import annotations

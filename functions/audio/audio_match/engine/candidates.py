@@ -132,12 +132,16 @@ def _same(a: Candidate, b: Candidate) -> bool:
     return a.variant == b.variant and a.slope == b.slope and abs(a.offset - b.offset) <= CANDIDATE_SEPARATION
 
 
-def searched_candidates(src_res: np.ndarray, tgt_res: np.ndarray, results: list[VariantMatches]) -> list[Candidate]:
-    """The exhaustive search's best offsets at unchanged speed, and along the variant the landmark search
-    ranked first when that is another one (``corrsearch``)."""
-    variants = [IDENTITY]
+def searched_variants(results: list[VariantMatches]) -> tuple[Variant, ...]:
+    """The variants the exhaustive search runs along: unchanged speed, and the variant the landmark search
+    ranked first when that is another one."""
     if results and results[0].variant != IDENTITY:
-        variants.append(results[0].variant)
+        return (IDENTITY, results[0].variant)
+    return (IDENTITY,)
+
+
+def searched_candidates(src_res: np.ndarray, tgt_res: np.ndarray, variants: tuple[Variant, ...]) -> list[Candidate]:
+    """The exhaustive search's best offsets along each of ``variants`` (``corrsearch``)."""
     return [
         Candidate(v, v.time_scale, o, searched=True)
         for v in variants
@@ -158,11 +162,14 @@ class Scored:
 
 @dataclass(frozen=True)
 class Verified:
-    """The verified candidate with the most evidence, and the landmark line's own correlation (0 when
-    there is no line)."""
+    """The verified candidate with the most evidence, the landmark line's own correlation (0 when there is
+    no line), and which hypothesis families were tried: whether the candidates beyond the line were
+    (``all_candidates``; not when the line decided alone) and the exhaustive search's variants."""
 
     best: Scored
     line_correlation: float
+    all_candidates: bool = False
+    searched: tuple[Variant, ...] = ()
 
 
 def best_verified(
@@ -173,6 +180,7 @@ def best_verified(
     line: align.Line | None,
     weights: np.ndarray,
     landmark_evidence: float,
+    replay: Verified | None = None,
 ) -> Verified:
     """The proposed candidate whose band residuals (``bands``: source's and target's
     :func:`bandcorr.residual`) give the most evidence, with its dense verification (``weights``: the
@@ -181,6 +189,10 @@ def best_verified(
 
     When the line's ``landmark_evidence`` (gated by its correlation) exceeds what any candidate could
     add (MAX_CORRELATION_EVIDENCE), only the line is verified: a clear copy needs no search.
+
+    ``replay`` (the real pair's result, when this is its decoy search, :mod:`null`): try exactly the
+    families it tried — the line alone when it decided alone, else every candidate, with the exhaustive
+    search along the same variants.
     """
     tmap = PeakMap(target)
     src_res, tgt_res = bands
@@ -195,13 +207,18 @@ def best_verified(
 
     on_line = scored(line_candidate(results[0], line)) if line is not None else None
     line_r = on_line.correlation if on_line is not None else 0.0
-    if on_line is not None and landmark_evidence * gate_by_line_correlation(line_r) >= MAX_CORRELATION_EVIDENCE:
+    if replay is not None:
+        line_alone = not replay.all_candidates
+    else:
+        line_alone = landmark_evidence * gate_by_line_correlation(line_r) >= MAX_CORRELATION_EVIDENCE
+    if on_line is not None and line_alone:
         return Verified(on_line, line_r)
-    proposed = propose(results, line, weights, searched_candidates(src_res, tgt_res, results))
+    variants = replay.searched if replay is not None else searched_variants(results)
+    proposed = propose(results, line, weights, searched_candidates(src_res, tgt_res, variants))
     all_scored = [on_line] if on_line is not None else []
     all_scored += [scored(c) for c in proposed if on_line is None or c != on_line.candidate]
     best = max(all_scored, key=lambda s: (s.evidence, s.correlation, s.verification.z))
-    return Verified(best, line_r)
+    return Verified(best, line_r, all_candidates=True, searched=variants)
 
 
 def _refined(src_res: np.ndarray, tgt_res: np.ndarray, c: Candidate) -> tuple[float, Candidate]:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import resample_poly
 
-from audio_match.engine import align, bandcorr, candidates
+from audio_match.engine import align, bandcorr, candidates, null
 from audio_match.engine.decode import decode_mono
 from audio_match.engine.landmarks import (
     DT_MAX,
@@ -22,7 +22,7 @@ from audio_match.engine.landmarks import (
     log_spectrogram,
     pair_peaks,
 )
-from audio_match.engine.matching import VariantMatches, match_weights, offset_peak, search
+from audio_match.engine.matching import Variant, VariantMatches, match_weights, offset_peak, search
 from audio_match.engine.verify import DensePeaks, best_stretch, dense_peaks
 from medialayer.calibration import Calibration, CalibrationMismatch, load_calibration
 from medialayer.caps import DEFAULT_CAPS, MediaCaps
@@ -79,12 +79,6 @@ def concat_signatures(parts: list[tuple[AudioSignature, float]]) -> AudioSignatu
     return AudioSignature(pairs=pairs, duration_s=float(end), n_peaks=n_peaks, dense=dense, bands=bands)
 
 
-def raw_from_evidence(evidence: float) -> float:
-    """``log2(1 + evidence)``: evidence spans 0 (unrelated) to thousands (a clean copy); on a log scale
-    the calibration's margins (a fraction of the raw range) stay meaningful near the threshold."""
-    return float(np.log2(1.0 + max(0.0, float(evidence))))
-
-
 def _seconds(frames: float) -> float:
     return float(frames) * _FRAME_S + _CENTRE_S
 
@@ -96,8 +90,10 @@ class AudioEngine:
     version = ENGINE_VERSION
     sample_rate = SAMPLE_RATE
 
-    def __init__(self, calibration_path: Path | None = None) -> None:
+    def __init__(self, calibration_path: Path | None = None, null_weight: float = null.NULL_WEIGHT) -> None:
         self._calibration_path = Path(calibration_path or CALIBRATION_PATH)
+        #: Weight of the decoy's evidence in the raw score (``null.margin``; 0: the decoy is not run).
+        self.null_weight = float(null_weight)
 
     # -- signatures -------------------------------------------------------------------------------
     def fingerprint(self, path: Path, caps: MediaCaps | None = None) -> AudioSignature:
@@ -131,16 +127,22 @@ class AudioEngine:
     def compare(self, source: AudioSignature, target: AudioSignature) -> Comparison:
         """Align ``target`` against ``source``.
 
-        ``raw_score`` is ``log2(1 + evidence)``. The landmark evidence of the best aligned line is the
-        largest sum, over any 10 s of it, of its time-consistent matches, each weighted by
+        The search (``_search``) gives the pair's *evidence*: the landmark evidence of the best aligned
+        line is the largest sum, over any 10 s of it, of its time-consistent matches, each weighted by
         ``1 / sqrt(matches sharing its key)`` (``matching.match_weights``), so repeated keys (beats,
         held notes) cannot pile up chance evidence; it counts in full only when the line's band envelopes
-        correlate (``candidates.gate_by_line_correlation``). Candidate alignments (that line, the top variants'
-        offset peaks, the identity's best offset peaks, the best offsets of the exhaustive correlation
-        search, ``corrsearch``) are then verified: the one whose band envelopes give the most evidence
-        (``candidates.correlation_evidence``) adds it when it confirms the line, or carries the score (and
-        the segment, located by its dense peak verification, ``verify``) alone when it is another
-        alignment that verifies better than the line's landmarks.
+        correlate (``candidates.gate_by_line_correlation``). Candidate alignments (that line, the top
+        variants' offset peaks, the identity's best offset peaks, the best offsets of the exhaustive
+        correlation search, ``corrsearch``) are then verified: the one whose band envelopes give the most
+        evidence (``candidates.correlation_evidence``) adds it when it confirms the line, or carries the
+        evidence (and the segment, located by its dense peak verification, ``verify``) alone when it is
+        another alignment that verifies better than the line's landmarks.
+
+        With ``null_weight`` > 0 the same search then runs against the target played backwards
+        (:mod:`null`), replaying the hypothesis families the real one tried, and ``raw_score`` is the real
+        evidence's margin over the decoy's (``null.margin``), each segment's raw evidence on the same
+        scale. At the default weight 0 (measured: ``null.NULL_WEIGHT``) the decoy is not run and
+        ``raw_score`` is ``log2(1 + evidence)``.
         """
         details: dict[str, Any] = {
             "engine_version": ENGINE_VERSION,
@@ -150,19 +152,61 @@ class AudioEngine:
         if source.pairs.t1.size < MIN_PAIRS or target.pairs.t1.size < MIN_PAIRS:
             details["reason"] = "too little spectral structure (silence, tone or noise)"
             return Comparison(raw_score=0.0, segments=[], details=details)
-        results = search(source.pairs, target.pairs)
+        src_res = bandcorr.residual(source.bands)
+        tgt_res = bandcorr.residual(target.bands)
+        real = self._search(source, target, src_res, tgt_res, self._match_evidence())
+        if null.skip_decoy(real.total, self._clear_raw() if self.null_weight > 0 else None, self.null_weight):
+            decoy_total, decoy_skipped = 0.0, True
+        else:
+            # The decoy's residual is the target's reversed (the running means are symmetric filters).
+            decoy = self._search(source, null.reversed_signature(target), src_res, tgt_res[::-1], 0.0, replay=real)
+            decoy_total, decoy_skipped = decoy.total, False
+        raw = null.margin(real.total, decoy_total, self.null_weight)
+        details.update(real.details)
+        details["null"] = {
+            "evidence": round(real.total, 3),
+            "decoy_evidence": round(decoy_total, 3),
+            "decoy_skipped": decoy_skipped,
+        }
+        # Segments carry their own raw evidence, on the pair's margin scale; the shared verdict
+        # (medialayer.verdict) calibrates them and decides which are reported.
+        segments = [self._segment(fs, source.duration_s, target.duration_s, decoy_total) for fs in real.segments]
+        return Comparison(raw_score=raw, segments=segments, details=details)
+
+    def _search(
+        self,
+        source: AudioSignature,
+        target: AudioSignature,
+        src_res: np.ndarray,
+        tgt_res: np.ndarray,
+        min_line_evidence: float,
+        replay: _Search | None = None,
+    ) -> _Search:
+        """The pair's evidence, segments and details (``compare``); ``replay``: the real pair's search,
+        when this is its decoy's — the same landmark variants are matched (in full, no screening) and the
+        same candidate families verified."""
+        if replay is None:
+            results = search(source.pairs, target.pairs)
+        else:
+            results = search(source.pairs, target.pairs, list(replay.variants), screen_every=1)
         best = results[0]
         weights = match_weights(best.keys)
-        lines, frame_segments = _extract_lines(best, weights, self._match_evidence())
+        lines, frame_segments = _extract_lines(best, weights, min_line_evidence)
         evidence = []
         for ln in lines:
             order = np.argsort(best.t_src[ln.inliers], kind="stable")
             idx = ln.inliers[order]
             evidence.append(round(align.window_evidence(best.t_src[idx], weights[idx], FRAMES_PER_S), 3))
         landmark_evidence = max(evidence) if evidence else 0.0
-        residuals = (bandcorr.residual(source.bands), bandcorr.residual(target.bands))
         verified = candidates.best_verified(
-            source.dense, target.dense, residuals, results, lines[0] if lines else None, weights, landmark_evidence
+            source.dense,
+            target.dense,
+            (src_res, tgt_res),
+            results,
+            lines[0] if lines else None,
+            weights,
+            landmark_evidence,
+            replay=replay.verified if replay is not None else None,
         )
         best_cand = verified.best
         cand, ver = best_cand.candidate, best_cand.verification
@@ -181,42 +225,42 @@ class AudioEngine:
             frame_segments = [candidates.verified_segment(cand, ver, first, last, bonus)]
         else:
             total = landmark_evidence
-        raw = raw_from_evidence(total)
-        details["verify"] = {
-            "correlation": round(best_cand.correlation, 4),
-            "line_correlation": round(verified.line_correlation, 4),
-            "z": round(ver.z, 3),
-            "evidence": round(bonus, 3),
-            "variant": {"kind": cand.variant.kind, "factor": cand.variant.factor},
-            "searched": cand.searched,
-            "offset_s": round(ver.offset * _FRAME_S, 3),
-            "on_line": on_line,
-        }
-        # Segments carry their own raw evidence; the shared verdict (medialayer.verdict) calibrates them and
-        # decides which are reported.
         frame_segments = align.drop_shadowed(frame_segments)
-        segments = [self._segment(fs, source.duration_s, target.duration_s) for fs in frame_segments]
-        details.update(
-            {
-                "variant": {"kind": best.variant.kind, "factor": best.variant.factor},
-                "matches_in_variant": int(best.t_src.size),
-                "offset_peak_count": best.peak_count,
-                "line_inliers": [int(ln.inliers.size) for ln in lines],
-                "line_evidence": evidence,
-                "segments": [
-                    {
-                        "speed": round(1.0 / fs.slope, 4) if fs.slope > 0 else None,
-                        "offset_s": round(_seconds(fs.tgt_start) - _seconds(fs.src_start), 3),
-                        "matches": fs.matches,
-                        "evidence": round(fs.evidence, 3),
-                    }
-                    for fs in frame_segments
-                ],
-            }
+        details: dict[str, Any] = {
+            "verify": {
+                "correlation": round(best_cand.correlation, 4),
+                "line_correlation": round(verified.line_correlation, 4),
+                "z": round(ver.z, 3),
+                "evidence": round(bonus, 3),
+                "variant": {"kind": cand.variant.kind, "factor": cand.variant.factor},
+                "searched": cand.searched,
+                "offset_s": round(ver.offset * _FRAME_S, 3),
+                "on_line": on_line,
+            },
+            "variant": {"kind": best.variant.kind, "factor": best.variant.factor},
+            "matches_in_variant": int(best.t_src.size),
+            "offset_peak_count": best.peak_count,
+            "line_inliers": [int(ln.inliers.size) for ln in lines],
+            "line_evidence": evidence,
+            "segments": [
+                {
+                    "speed": round(1.0 / fs.slope, 4) if fs.slope > 0 else None,
+                    "offset_s": round(_seconds(fs.tgt_start) - _seconds(fs.src_start), 3),
+                    "matches": fs.matches,
+                    "evidence": round(fs.evidence, 3),
+                }
+                for fs in frame_segments
+            ],
+        }
+        return _Search(
+            total=float(total),
+            segments=frame_segments,
+            variants=tuple(r.variant for r in results),
+            verified=verified,
+            details=details,
         )
-        return Comparison(raw_score=raw, segments=segments, details=details)
 
-    def _segment(self, fs: align.FrameSegment, src_dur: float, tgt_dur: float) -> MatchedSegment:
+    def _segment(self, fs: align.FrameSegment, src_dur: float, tgt_dur: float, decoy: float) -> MatchedSegment:
         s0, s1 = _seconds(fs.src_start), _seconds(fs.src_end)
         t0, t1 = _seconds(fs.tgt_start), _seconds(fs.tgt_end)
         slope = fs.slope if fs.slope > 0 else 1.0
@@ -232,20 +276,40 @@ class AudioEngine:
             source_end=min(src_dur, s1) if src_dur > 0 else s1,
             target_start=max(0.0, t0),
             target_end=min(tgt_dur, t1) if tgt_dur > 0 else t1,
-            score=raw_from_evidence(fs.evidence),
+            score=null.margin(fs.evidence, decoy, self.null_weight),
         )
 
     def _match_evidence(self) -> float:
-        """Evidence at the calibrated match threshold: further lines below it are not extracted (0 while
-        no calibration fits this engine version, e.g. during ``bench calibrate``: every line is kept)."""
+        """Evidence whose log reaches the calibrated match threshold: further lines below it are not
+        extracted — their margin over any decoy is lower still (0 while no calibration fits this engine
+        version, e.g. during ``bench calibrate``: every line is kept)."""
         try:
             return float(2.0 ** self.calibration().raw_match - 1.0)
         except (FileNotFoundError, CalibrationMismatch):
             return 0.0
 
+    def _clear_raw(self) -> float | None:
+        """The calibration's clear-no-match knot (None while uncalibrated: the decoy always runs)."""
+        try:
+            return float(self.calibration().raw_clear)
+        except (FileNotFoundError, CalibrationMismatch):
+            return None
+
     def calibration(self) -> Calibration:
         """The fitted score mapping (``calibration.json`` beside the package)."""
         return load_calibration(self._calibration_path, ENGINE_VERSION)
+
+
+@dataclass(frozen=True)
+class _Search:
+    """One search's outcome: its evidence, segments and details, and the hypothesis families it tried
+    (the landmark variants matched in full, the candidates verified), which its decoy search replays."""
+
+    total: float
+    segments: list[align.FrameSegment]
+    variants: tuple[Variant, ...]
+    verified: candidates.Verified
+    details: dict[str, Any]
 
 
 def _extract_lines(
