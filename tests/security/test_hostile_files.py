@@ -156,7 +156,10 @@ def test_api_hostile_image_storm(api: dict[str, Any]) -> None:
         results = list(pool.map(lambda c: (c, _post(api, "image", f"/{_id(c)}", "/good/image")), cases))
     for case, (status, body, _) in results:
         code = OK if status == 200 else body["error"]["code"]
-        assert status < 500 and (code in case.expect or code == "overloaded"), (case.name, status, body)
+        # Shedding load is a right answer under a storm: 503 ``overloaded`` (the gate, or the decode memory
+        # pool's wait running out); any other 5xx is not.
+        shed = status == 503 and code == "overloaded"
+        assert shed or (status < 500 and code in case.expect), (case.name, status, body)
     status, body, _ = _post(api, "image", "/good/image", "/good/image")
     assert status == 200
     assert leftovers(api["temp_dir"]) == []
