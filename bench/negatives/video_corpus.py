@@ -64,6 +64,7 @@ from bench.common import cached_file, rng_for, split_of
 from bench.decode_floor import ffmpeg_exe
 from bench.negatives.types import UNRELATED, Clip, clip_split
 from bench.types import Split
+from bench.video_pairs import _probe  # (duration s, has audio): the pair bench's own probe
 
 VERSION = 1  # part of every cache key: bump when the way a file is made changes
 HALVES: tuple[Split, Split] = ("calib", "report")
@@ -146,14 +147,6 @@ def _ffmpeg(args: list[str]) -> None:
     proc = subprocess.run(cmd, capture_output=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"ffmpeg failed: {' '.join(args)}: {proc.stderr.decode(errors='replace')[-600:]}")
-
-
-def _probe(path: Path) -> tuple[float, bool]:
-    """(duration s, has audio) from ``ffmpeg -i``."""
-    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, check=False)
-    text = proc.stderr.decode(errors="replace")
-    h, m, s = text.split("Duration: ", 1)[1].split(",", 1)[0].split(":")
-    return int(h) * 3600 + int(m) * 60 + float(s), ": Audio:" in text
 
 
 def _audio_in(track: Path, start: float, dur: float, k: int) -> tuple[list[str], str]:
