@@ -35,7 +35,7 @@ def _sig(engine: VideoEngine, path: Path) -> VideoSignature:
 def test_identical_copy_aligns_end_to_end(engine, source) -> None:
     a = _sig(engine, source)
     result = engine.compare(a, a)
-    assert result.raw_score > 0.95
+    assert result.raw_score > 0.9  # 12 s: six 2 s blocks of agreeing change, all of them decisive
     seg = result.segments[0]
     assert seg.source_start == pytest.approx(0.0, abs=0.3)
     assert seg.source_end == pytest.approx(12.0, abs=0.5)

@@ -11,8 +11,12 @@ Pipeline (each step its own module):
 * :mod:`.similarity` — frame x frame cosine matrices for (view, view, mirror) variants, best ranked;
 * :mod:`.align` — Hough-voted straight lines of slope 0.5-2 (speed changes), verified densely, several
   segments, boundaries from the maximum-sum run;
+* :mod:`.evidence` — what a line shows: similarity, residual similarity and *motion agreement* (do the
+  frames change together, moment by moment);
+* :mod:`.null` — decoys of the target (time reversed, blocks reversed, 2 s blocks shuffled): the same
+  search on them is the per-pair null of the visual channel (the look-elsewhere effect, GUIDE §4);
 * :mod:`.fuse` — the soundtracks through the audio engine; either modality alone can carry a match;
-* :mod:`.scoring` — the raw score of a comparison and the seconds of its segments.
+* :mod:`.scoring` — the search, its null, the raw score of a comparison and the seconds of its segments.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from video_match.engine.descriptors import describe_all, mirror_signs
 from video_match.engine.scoring import compare_signatures
 from video_match.engine.types import VideoChunkSignature, VideoInfo, VideoSignature
 
-ENGINE_VERSION = "video-dct-hough-2"
+ENGINE_VERSION = "video-dct-hough-3-null"
 CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "calibration.json"
 
 __all__ = [

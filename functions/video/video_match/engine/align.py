@@ -21,6 +21,7 @@ changes, excerpts and re-timed copies produce.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,21 +91,31 @@ def candidate_lines(s: np.ndarray) -> list[tuple[float, float]]:
     slopes = slope_grid(n, m)
     offset = int(np.ceil(MAX_SLOPE * n)) + 1
     width = offset + m + 2
-    best: list[tuple[float, float, float]] = []
-    for a in slopes:
-        bins = np.rint(jj - a * ii).astype(np.int64) + offset
-        votes = np.bincount(bins, weights=w, minlength=width)
-        smooth = votes[:-1] + votes[1:]
-        top = int(np.argmax(smooth))
-        best.append((float(smooth[top]), float(a), float(top - offset) + 0.5))
-    best.sort(key=lambda r: -r[0])
+    # One weighted bincount for every slope at once: row k of ``votes`` is the intercept histogram of
+    # slope k (the same sums, point by point in the same order, as one bincount per slope).
+    bins = np.rint(jj[None, :] - slopes[:, None] * ii[None, :]).astype(np.int64) + offset
+    bins += (np.arange(slopes.size, dtype=np.int64) * width)[:, None]
+    votes = np.bincount(
+        bins.ravel(), weights=np.broadcast_to(w, bins.shape).ravel(), minlength=width * slopes.size
+    ).reshape(slopes.size, width)
+    smooth = votes[:, :-1] + votes[:, 1:]
+    top = smooth.argmax(axis=1)
+    peak = smooth[np.arange(slopes.size), top]
+    best = [(float(slopes[k]), float(top[k] - offset) + 0.5) for k in np.argsort(-peak, kind="stable")]
     chosen: list[tuple[float, float]] = []
-    for _, a, b in best:
+    for a, b in best:
         if all(abs(np.log(a / a2)) > 0.03 or abs(b - b2) > 3 for a2, b2 in chosen):
             chosen.append((a, b))
         if len(chosen) >= MAX_CANDIDATES:
             break
     return chosen
+
+
+_NUDGE_SLOPES = (-0.004, 0.0, 0.004)
+_NUDGE_OFFSETS = (-0.75, -0.25, 0.25, 0.75)
+#: Excess written after the end of a short row when rows of several lines are scanned at once: below
+#: any real excess (>= -1 - LINE_THRESHOLD), so no best run reaches into it.
+_PAD = -10.0
 
 
 def _values_along(s: np.ndarray, a: float, b: float, interpolate: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -125,41 +136,66 @@ def _values_along(s: np.ndarray, a: float, b: float, interpolate: bool = False) 
 
 
 def _kadane(x: np.ndarray) -> tuple[int, int, float]:
-    best, best_lo, best_hi = -np.inf, 0, -1
-    run, run_lo = 0.0, 0
-    for k, v in enumerate(x):
-        if run <= 0:
-            run, run_lo = 0.0, k
-        run += float(v)
-        if run > best:
-            best, best_lo, best_hi = run, run_lo, k
-    return best_lo, best_hi, best
+    """Maximum-sum contiguous run ``x[lo..hi]`` as ``(lo, hi, total)``: the first run end reaching the
+    maximum, started after the latest minimum of the prefix sums before it (Kadane's tie-breaking:
+    a running sum that falls to <= 0 restarts)."""
+    lo, hi, total = _kadane_rows(x[None, :])
+    return int(lo[0]), int(hi[0]), float(total[0])
+
+
+def _kadane_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_kadane` of every row of ``x`` at once (the same prefix sums, row by row)."""
+    c = np.concatenate([np.zeros((x.shape[0], 1)), np.cumsum(x, axis=1, dtype=np.float64)], axis=1)
+    low = np.minimum.accumulate(c[:, :-1], axis=1)
+    run = c[:, 1:] - low
+    hi = np.argmax(run, axis=1)
+    rows = np.arange(x.shape[0])
+    cols = np.arange(x.shape[1])[None, :]
+    at_low = (c[:, :-1] == low[rows, hi][:, None]) & (cols <= hi[:, None])
+    lo = x.shape[1] - 1 - np.argmax(at_low[:, ::-1], axis=1)
+    return lo, hi, run[rows, hi]
 
 
 def scan_line(
     s: np.ndarray, a: float, b: float, nudge: bool = True, level: float = LINE_THRESHOLD
 ) -> LineSegment | None:
     """The best run along the line: with small slope and intercept nudges and the better of the two
-    nearest target frames while searching (``nudge``), else exactly on the line, interpolated."""
-    best: tuple[float, LineSegment] | None = None
-    for da in (-0.004, 0.0, 0.004) if nudge else (0.0,):
-        for db in (-0.75, -0.25, 0.25, 0.75) if nudge else (0.0,):
-            aa, bb = a * np.exp(da), b + db
-            i, v = _values_along(s, aa, bb, interpolate=not nudge)
-            if i.size < MIN_FRAMES:
-                continue
-            excess = v - level
-            gaps = np.diff(i) != 1
-            if gaps.any():  # masked rows break a run
-                excess = excess.copy()
-                excess[1:][gaps] = -1.0
-            lo, hi, total = _kadane(excess)
-            if hi < lo:
-                continue
-            seg = LineSegment(int(i[lo]), int(i[hi]), float(aa), float(bb), v[lo : hi + 1].copy())
-            if best is None or total > best[0]:
-                best = (total, seg)
-    return None if best is None else best[1]
+    nearest target frames while searching (``nudge``), else exactly on the line, interpolated.
+
+    The nudged lines are read and scanned together (one row each); the first best of them wins, as
+    when they were tried one after the other."""
+    lines = [(a * np.exp(da), b + db) for da in _NUDGE_SLOPES for db in _NUDGE_OFFSETS] if nudge else [(a, b)]
+    n, m = s.shape
+    slopes = np.array([x[0] for x in lines])[:, None]
+    offsets = np.array([x[1] for x in lines])[:, None]
+    j_all = slopes * np.arange(n)[None, :] + offsets  # (lines, n), as _values_along computes each
+    valid = (j_all > -0.5) & (j_all < m - 0.5)
+    counts = valid.sum(axis=1)
+    starts = np.argmax(valid, axis=1)  # each line's valid source frames are one run
+    keep = np.flatnonzero(counts >= MIN_FRAMES)
+    if keep.size == 0:
+        return None
+    width = int(counts[keep].max())
+    idx = np.minimum(starts[keep, None] + np.arange(width)[None, :], n - 1)  # (kept, width) source frames
+    j = np.clip(np.take_along_axis(j_all[keep], idx, axis=1), 0, m - 1)
+    lo = np.floor(j).astype(int)
+    hi = np.minimum(lo + 1, m - 1)
+    if nudge:
+        v = np.maximum(s[idx, lo], s[idx, hi])
+    else:
+        frac = j - lo
+        v = s[idx, lo] * (1 - frac) + s[idx, hi] * frac
+    excess = np.where(np.arange(width)[None, :] < counts[keep, None], v - level, _PAD)
+    r_lo, r_hi, total = _kadane_rows(excess)
+    k = int(np.argmax(total))
+    first = int(idx[k, 0])
+    return LineSegment(
+        first + int(r_lo[k]),
+        first + int(r_hi[k]),
+        float(lines[keep[k]][0]),
+        float(lines[keep[k]][1]),
+        v[k, r_lo[k] : r_hi[k] + 1].copy(),
+    )
 
 
 def _best_runs(x: np.ndarray) -> np.ndarray:
@@ -187,6 +223,14 @@ def _mutual_points(s: np.ndarray, seg: LineSegment) -> tuple[np.ndarray, np.ndar
     return rows[ok].astype(np.float64), row_best[ok].astype(np.float64)
 
 
+def _line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares ``y = a * x + b`` (what ``np.polyfit(x, y, 1)`` gives, without its overhead)."""
+    xm, ym = float(x.mean()), float(y.mean())
+    dx = x - xm
+    a = float(np.dot(dx, y - ym) / np.dot(dx, dx))
+    return a, ym - a * xm
+
+
 def refine(s: np.ndarray, seg: LineSegment) -> LineSegment:
     """Fit the line to the mutual best matches near a candidate (least squares, one outlier pass), then
     re-cut its ends at ``LINE_THRESHOLD`` along the fitted line, read with linear interpolation."""
@@ -194,7 +238,7 @@ def refine(s: np.ndarray, seg: LineSegment) -> LineSegment:
     a, b = seg.slope, seg.intercept
     if ii.size >= 4 and np.ptp(ii) >= 3:
         for _ in range(2):
-            a, b = np.polyfit(ii, jj, 1)
+            a, b = _line_fit(ii, jj)
             keep = np.abs(jj - (a * ii + b)) <= 1.5
             if keep.sum() < 4 or keep.all():
                 break
@@ -205,8 +249,15 @@ def refine(s: np.ndarray, seg: LineSegment) -> LineSegment:
     return cut if cut is not None and cut.length >= MIN_FRAMES else seg
 
 
-def find_segments(s: np.ndarray) -> list[LineSegment]:
-    """Up to ``MAX_SEGMENTS`` aligned runs, strongest first."""
+def find_segments(s: np.ndarray, score: Callable[[LineSegment], float] | None = None) -> list[LineSegment]:
+    """Up to ``MAX_SEGMENTS`` aligned runs, in the order found.
+
+    Each round takes the candidate with the highest ``score`` (default: its line evidence, the sum of
+    ``similarity - LINE_THRESHOLD``), then blanks its rows and columns. The video engine scores by the
+    line's full visual evidence (:mod:`.evidence`): in static footage a long line of any slope through
+    the background has more summed similarity than the short true one, and would blank it.
+    """
+    key = score if score is not None else (lambda c: c.evidence)
     s = s.copy()
     found: list[LineSegment] = []
     for _ in range(MAX_SEGMENTS):
@@ -214,7 +265,7 @@ def find_segments(s: np.ndarray) -> list[LineSegment]:
         cands = [refine(s, c) for c in cands if c.length >= MIN_FRAMES and c.evidence > 0]
         if not cands:
             break
-        seg = max(cands, key=lambda c: c.evidence)
+        seg = max(cands, key=key)
         found.append(seg)
         j0 = int(np.floor(seg.slope * seg.i0 + seg.intercept))
         j1 = int(np.ceil(seg.slope * seg.i1 + seg.intercept))

@@ -45,37 +45,16 @@ def _views(source: VideoSignature, target: VideoSignature, variant: Variant) -> 
     return a, b
 
 
+def variant_views(source: VideoSignature, target: VideoSignature, variant: Variant) -> tuple[np.ndarray, np.ndarray]:
+    """The source and target descriptors ``(n, d)``, ``(m, d)`` float32 a variant compares (target
+    mirrored when the variant says so)."""
+    return _views(source, target, variant)
+
+
 def matrix(source: VideoSignature, target: VideoSignature, variant: Variant) -> np.ndarray:
     """Cosine similarity ``(n_source, n_target)`` float32 of one variant (0 where a frame is flat)."""
     a, b = _views(source, target, variant)
     return a @ b.T
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-6)
-
-
-def residual_similarity(
-    source: VideoSignature, target: VideoSignature, variant: Variant, i0: int, i1: int, slope: float, intercept: float
-) -> float:
-    """Mean cosine similarity, along the line ``j = slope * i + intercept`` over source frames
-    ``i0..i1``, of the descriptors *minus their mean over the segment* (on each side).
-
-    What is common to the whole stretch — a static background, a logo, a colour cast — cancels, and
-    what is left is how each frame differs from its neighbours. A copy follows the original's changes
-    (even a static-camera copy follows the moving subject); a chance line through a static video does
-    not, however similar its frames look.
-    """
-    a, b = _views(source, target, variant)
-    i = np.arange(i0, i1 + 1)
-    j = np.clip(slope * i + intercept, 0, b.shape[0] - 1)
-    lo = np.floor(j).astype(int)
-    hi = np.minimum(lo + 1, b.shape[0] - 1)
-    frac = (j - lo)[:, None]
-    bi = b[lo] * (1 - frac) + b[hi] * frac
-    ar = _unit(a[i] - a[i].mean(axis=0))
-    br = _unit(bi - bi.mean(axis=0))
-    return float(np.mean(np.sum(ar * br, axis=1)))
 
 
 def _top_mean(best: np.ndarray) -> float:
