@@ -64,7 +64,7 @@ from bench.common import cached_file, rng_for, split_of
 from bench.decode_floor import ffmpeg_exe
 from bench.negatives.types import UNRELATED, Clip, clip_split
 from bench.types import Split
-from bench.video_pairs import _probe  # (duration s, has audio): the pair bench's own probe
+from bench.video_pairs import _groups, _probe  # the pair bench's manifest groups and media probe
 
 VERSION = 1  # part of every cache key: bump when the way a file is made changes
 HALVES: tuple[Split, Split] = ("calib", "report")
@@ -414,14 +414,8 @@ class _AudioPool:
 
 
 def _video_groups(data: Path) -> dict[str, list[Path]]:
-    """Manifest group (else file stem) -> its video files, sorted."""
-    groups: dict[str, str] = {}
-    manifest = data / "manifest.json"
-    if manifest.is_file():
-        for rec in json.loads(manifest.read_text()).get("files", []):
-            f = str(rec.get("file", ""))
-            if f.startswith("video/"):
-                groups[Path(f).stem] = str(rec.get("group") or Path(f).stem)
+    """Manifest group (else file stem) -> its video files, sorted (groups as the pair bench reads them)."""
+    groups = _groups(data)
     out: dict[str, list[Path]] = {}
     for p in sorted((data / "video").glob("*.mp4")) if (data / "video").is_dir() else []:
         out.setdefault(groups.get(p.stem, p.stem), []).append(p)
