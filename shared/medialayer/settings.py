@@ -1,5 +1,10 @@
-"""All configuration, from environment variables prefixed ``MEDIALAYER_`` (see docs/configuration table
-in README). Secure by default: auth on, no private hosts, AWS resources only when named.
+"""All configuration, from environment variables prefixed ``MEDIALAYER_``. Secure by default: auth on, no
+private hosts, AWS resources only when named.
+
+The table of every variable, docs/settings.md, is generated from this model (``python -m
+medialayer_local.settings_doc --write``; a test fails when it is stale), so a field's ``description`` is its
+documentation. The local server reads the same variables with a few local defaults
+(:class:`medialayer_local.settings.LocalSettings`).
 """
 
 from __future__ import annotations
@@ -9,6 +14,8 @@ from functools import lru_cache
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from medialayer.url_policy import AllowList, _literal_ip, normalise_allow_entry
 
 log = logging.getLogger("medialayer.settings")
 
@@ -21,13 +28,15 @@ class Settings(BaseSettings):
     # --- fetcher -----------------------------------------------------------------------------------
     allow_private_hosts: str = Field(
         "",
-        description="Comma-separated host or host:port allowed even though they resolve to private/loopback "
-        "addresses. For local tests and benchmarks only; empty in production.",
+        description="Comma-separated `host` or `host:port` entries allowed even though they resolve to "
+        "private/loopback addresses (a host without a port allows every port). A URL entry "
+        "(`http://127.0.0.1:9000`) is read as its origin (`127.0.0.1:9000`); anything else refuses to start. "
+        "For local tests and `medialayer serve-dir` only; empty in production.",
     )
     connect_timeout_s: float = Field(5.0, description="TCP+TLS connect timeout per hop.")
     read_timeout_s: float = Field(10.0, description="Max silence between two reads.")
     total_timeout_s: float = Field(20.0, description="Max wall time for one download, redirects included.")
-    max_redirects: int = Field(3, ge=0, le=5)
+    max_redirects: int = Field(3, ge=0, le=5, description="Redirects followed per URL, each hop vetted again.")
     temp_dir: str = Field("", description="Where downloads are written (default: the system temp dir).")
 
     # --- auth and limits ---------------------------------------------------------------------------
@@ -43,10 +52,21 @@ class Settings(BaseSettings):
     )
     keys_table: str = Field("", description="AWS: DynamoDB table of hashed enterprise keys (empty: in-memory).")
     counters_table: str = Field("", description="AWS: DynamoDB table of rate-limit counters (empty: in-memory).")
-    key_pepper: str = Field("", description="Extra secret mixed into enterprise key hashes.")
-    demo_requests_per_window: int = Field(10, ge=0)
-    demo_window_s: int = Field(60, ge=1)
-    demo_cap_factor: float = Field(0.5, gt=0, le=1, description="Demo route caps = normal caps x this.")
+    key_pepper: str = Field("", description="Extra secret mixed into enterprise key hashes (never logged).")
+    keys_file: str = Field(
+        "", description="Local: JSON file of hashed enterprise keys (used when keys_table is empty)."
+    )
+    rapidapi_secret_max_age_s: int = Field(
+        300, ge=0, description="How long a proxy secret fetched from Secrets Manager/SSM is cached."
+    )
+    demo_requests_per_window: int = Field(
+        10, ge=0, description="Demo routes: requests per client address (IPv6: per /64) per window, all media."
+    )
+    demo_window_s: int = Field(60, ge=1, description="Demo routes: length of the fixed rate-limit window.")
+    demo_cap_factor: float = Field(0.5, gt=0, le=1, description="Demo routes: caps = normal caps x this.")
+    demo_max_in_flight_per_ip: int = Field(
+        2, ge=1, description="Demo routes: requests in flight per client address; beyond it 429 rate_limited."
+    )
 
     # --- video fan-out -----------------------------------------------------------------------------
     staging_bucket: str = Field("", description="AWS: S3 bucket for staged media (empty: local directory).")
@@ -54,20 +74,10 @@ class Settings(BaseSettings):
     state_machine_arn: str = Field("", description="AWS: Express state machine for video (empty: local pool).")
     local_workers: int = Field(2, ge=1, le=32, description="Local process-pool size for the video fan-out.")
 
-    # --- server ------------------------------------------------------------------------------------
+    # --- the server and the edge (issue 13) -----------------------------------------------------------
     max_concurrent_matches: int = Field(
         4, ge=1, description="Matches in flight per process; beyond it requests get 503 overloaded."
     )
-
-    # --- auth (appended) ---------------------------------------------------------------------------
-    keys_file: str = Field(
-        "", description="Local: JSON file of hashed enterprise keys (used when keys_table is empty)."
-    )
-    rapidapi_secret_max_age_s: int = Field(
-        300, ge=0, description="How long a proxy secret fetched from Secrets Manager/SSM is cached."
-    )
-
-    # --- the edge (issue 13) -------------------------------------------------------------------------
     trusted_proxies: str = Field(
         "",
         description="Local server: comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For / "
@@ -86,9 +96,6 @@ class Settings(BaseSettings):
     max_connections_per_ip: int = Field(
         64, ge=1, description="Local server: open connections per client address (trusted proxies exempt)."
     )
-    demo_max_in_flight_per_ip: int = Field(
-        2, ge=1, description="Demo route: requests in flight per client address; beyond it 429 rate_limited."
-    )
     graceful_shutdown_s: float = Field(
         10.0, gt=0, description="Local server: on SIGTERM, wait this long for requests in flight, then cancel them."
     )
@@ -98,9 +105,24 @@ class Settings(BaseSettings):
     def _strip(cls, value: str) -> str:
         return value.strip()
 
+    @field_validator("allow_private_hosts")
+    @classmethod
+    def _allow_entries_are_hosts(cls, value: str) -> str:
+        """Refuse to start on an entry that could never match (it used to be accepted and silently ignored)."""
+        for entry in _entries(value):
+            try:
+                normalise_allow_entry(entry)
+            except ValueError as exc:
+                raise ValueError(
+                    f"MEDIALAYER_ALLOW_PRIVATE_HOSTS entry {entry!r} is not usable: {exc}. Write host or "
+                    "host:port entries, e.g. 127.0.0.1:9000"
+                ) from None
+        return value
+
     @property
-    def private_host_allowlist(self) -> frozenset[str]:
-        return frozenset(h.strip().lower() for h in self.allow_private_hosts.split(",") if h.strip())
+    def private_host_allowlist(self) -> AllowList:
+        """The allow-list as :func:`~medialayer.url_policy.vet_url` compares it (entries normalised)."""
+        return AllowList(normalise_allow_entry(e) for e in _entries(self.allow_private_hosts))
 
     @property
     def trusted_proxy_list(self) -> tuple[str, ...]:
@@ -118,7 +140,13 @@ class Settings(BaseSettings):
                 "Never set this in production.",
                 ",".join(sorted(self.private_host_allowlist)),
             )
-            from medialayer.url_policy import _literal_ip
+            for entry in _entries(self.allow_private_hosts):
+                if normalise_allow_entry(entry) != entry.lower():
+                    log.warning(
+                        "MEDIALAYER_ALLOW_PRIVATE_HOSTS entry %r is read as %r (host:port, not a URL)",
+                        entry,
+                        normalise_allow_entry(entry),
+                    )
 
             def is_ip_literal(entry: str) -> bool:  # "10.0.0.5", "::1", "[::1]:9000", "127.0.0.1:9000"
                 host = entry[1:].split("]", 1)[0] if entry.startswith("[") else entry
@@ -142,6 +170,10 @@ class Settings(BaseSettings):
                 "address (demo limits are counted on it).",
                 ",".join(self.trusted_proxy_list),
             )
+
+
+def _entries(value: str) -> list[str]:
+    return [e.strip() for e in value.split(",") if e.strip()]
 
 
 @lru_cache(maxsize=1)

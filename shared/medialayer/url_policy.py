@@ -9,7 +9,9 @@ so DNS rebinding cannot swap in an internal address between the check and the co
 ``is_global`` is never trusted alone (on 3.11 it accepts site-local, SIIT and reserved IPv6 space).
 
 The only way to reach a private or loopback host is the explicit allow-list
-``MEDIALAYER_ALLOW_PRIVATE_HOSTS`` (``host`` or ``host:port`` entries), meant for local tests.
+``MEDIALAYER_ALLOW_PRIVATE_HOSTS`` (``host`` or ``host:port`` entries, read by :func:`normalise_allow_entry`),
+meant for local tests. An :class:`AllowList` may carry a hint that a refusal appends to its message (the local
+server says how to serve files on this machine; the deployed API says nothing).
 """
 
 from __future__ import annotations
@@ -176,6 +178,93 @@ def _split(url: str) -> SplitResult:
     return parts
 
 
+_HOST_NAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$")
+
+
+class AllowList(frozenset[str]):
+    """Normalised allow-list entries (``host`` or ``host:port``), plus ``hint``: what a refused private URL's
+    message adds (empty: nothing). A frozenset, so callers and tests may pass a plain one instead."""
+
+    hint: str
+
+    def __new__(cls, entries: Iterable[str] = (), hint: str = "") -> AllowList:
+        self = super().__new__(cls, entries)
+        self.hint = hint
+        return self
+
+
+def _entry_host(host: str) -> str:
+    """A host of an allow-list entry as :func:`vet_url` spells a URL's host, or ValueError."""
+    host = host.rstrip(".")
+    if not host:
+        raise ValueError("it has no host")
+    if ":" in host:  # IPv6 literal (brackets already removed)
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"{host!r} is not an IPv6 address") from None
+        return host
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(f"{host!r} is not a valid host name") from None
+    if _literal_ip(host) is None and not _HOST_NAME.match(host):
+        raise ValueError(f"{host!r} is not a host name or IP address")
+    return host
+
+
+def _entry_port(port: str) -> int:
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{port!r} is not a port (1-65535)")
+    return int(port)
+
+
+def normalise_allow_entry(entry: str) -> str:
+    """One ``MEDIALAYER_ALLOW_PRIVATE_HOSTS`` entry as :func:`vet_url` compares it: ``host`` (every port) or
+    ``host:port``, lower case, IPv6 in brackets when a port follows (``[::1]:9000``).
+
+    An entry written as a URL with nothing but a scheme, a host and a port (``http://127.0.0.1:9000``,
+    ``https://nas/``) stands for that origin: ``127.0.0.1:9000``, ``nas:443`` (the scheme's default port - a
+    URL always names one). Before this, such an entry never matched anything. A URL with a path, query or
+    user name, or anything else that is not a host, raises ValueError with the reason: the allow-list is per
+    origin, and a path would suggest a narrower grant than it gives.
+    """
+    raw = entry.strip().lower()
+    if not raw:
+        raise ValueError("the entry is empty")
+    if "://" in raw:
+        try:
+            parts = urlsplit(raw)
+            port = parts.port
+        except ValueError:
+            raise ValueError("it is a malformed URL") from None
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"{parts.scheme!r} is not http or https")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("it has a user name")
+        if parts.path not in ("", "/") or parts.query or parts.fragment or raw.endswith(("?", "#")):
+            raise ValueError("it has a path or query; the allow-list takes a whole origin (host:port)")
+        host = _entry_host(parts.hostname or "")
+        port = port or (443 if parts.scheme == "https" else 80)
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if raw.startswith("["):
+        inside, _, rest = raw[1:].partition("]")
+        if ":" not in inside:
+            raise ValueError(f"{inside!r} is not an IPv6 address (only IPv6 goes in brackets)")
+        host = _entry_host(inside)
+        if not rest:
+            return host
+        if not rest.startswith(":"):
+            raise ValueError(f"unexpected {rest!r} after the IPv6 address")
+        return f"[{host}]:{_entry_port(rest[1:])}"
+    if raw.count(":") > 1:  # a bare IPv6 literal: every port
+        return _entry_host(raw)
+    host, colon, port_text = raw.partition(":")
+    host = _entry_host(host)
+    return f"{host}:{_entry_port(port_text)}" if colon else host
+
+
 def _allowed_private(host: str, port: int, allowlist: Iterable[str]) -> bool:
     names = {host, f"{host}:{port}", f"[{host}]:{port}"}
     return any(entry in names for entry in allowlist)
@@ -204,7 +293,8 @@ def vet_url(url: str, *, resolver: Resolver = system_resolver, allowlist: frozen
         except ValueError as exc:
             raise InvalidUrl("the URL's host resolved to an invalid address") from exc
         if not is_public(ip) and not allowed:
-            raise InvalidUrl("the URL points to a private, loopback, link-local or reserved address")
+            hint = allowlist.hint if isinstance(allowlist, AllowList) else ""
+            raise InvalidUrl("the URL points to a private, loopback, link-local or reserved address" + hint)
     netloc = f"[{host}]" if ":" in host else host
     if parts.port:
         netloc = f"{netloc}:{parts.port}"
