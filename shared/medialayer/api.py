@@ -50,6 +50,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from medialayer.caps import DEFAULT_CAPS, MediaType
 from medialayer.envelope import ErrorResponse, MatchRequest, MatchResponse
 from medialayer.errors import (
+    FILE_FIELDS,
+    FileField,
     InternalError,
     InvalidRequest,
     MediaLayerError,
@@ -85,21 +87,46 @@ _PLAYGROUND_CSP = (
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": desc}
+    status: {"model": ErrorResponse, "description": desc} | ({"headers": _RETRY_AFTER} if status in (429, 503) else {})
     for status, desc in {
-        400: "invalid_request / invalid_url",
-        401: "unauthorized",
+        400: "invalid_request / invalid_url (`error.field` names the URL)",
+        401: "unauthorized: no or wrong `X-API-Key` / `X-RapidAPI-Proxy-Secret` (the message names the header)",
+        404: "not_found: no such route (paths are exact: a trailing slash is a different, unknown path)",
+        405: "method_not_allowed: the route answers POST only (`Allow` header)",
         408: "request_timeout",
-        413: "file_too_large / request_too_large",
-        415: "unsupported_media",
-        422: "fetch_failed / duration_too_long",
+        413: "file_too_large (`error.field` names the file) / request_too_large",
+        415: "unsupported_media (`error.field` names the file)",
+        422: "fetch_failed / duration_too_long (`error.field` names the file)",
         429: "rate_limited",
         500: "internal_error",
         501: "not_implemented",
         503: "overloaded",
     }.items()
 }
+#: How callers authenticate (OpenAPI ``components.securitySchemes``); the match routes accept either, the demo
+#: routes neither (they are limited per client address instead).
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "ApiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "Enterprise key `mlk_<id>_<secret>` (issued with `python -m medialayer.keys_admin`).",
+    },
+    "RapidApiProxySecret": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-RapidAPI-Proxy-Secret",
+        "description": "Added by RapidAPI to every call it forwards.",
+    },
+}
+_MATCH_SECURITY = [{"ApiKey": []}, {"RapidApiProxySecret": []}]
 
 
 def error_response(exc: MediaLayerError) -> JSONResponse:
@@ -109,8 +136,8 @@ def error_response(exc: MediaLayerError) -> JSONResponse:
         headers["Retry-After"] = str(max(1, int(retry)))
     if isinstance(exc, RequestTooLarge | RequestTimeout):
         headers["Connection"] = "close"  # the rest of the body is never read: don't keep the connection
-    body = ErrorResponse.model_validate({"error": {"code": exc.code, "message": exc.message}})
-    return JSONResponse(body.model_dump(), status_code=exc.status, headers=headers)
+    body = ErrorResponse.model_validate({"error": {"code": exc.code, "message": exc.message, "field": exc.field}})
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=exc.status, headers=headers)
 
 
 def _json_too_deep(raw: bytes, limit: int) -> bool:
@@ -168,7 +195,7 @@ def parse_match_body(raw: bytes) -> MatchRequest:
     try:
         return MatchRequest.model_validate(data)
     except ValueError as exc:
-        raise InvalidRequest(_describe_validation(exc)) from exc
+        raise InvalidRequest(_describe_validation(exc), field=_only_file_field(exc)) from exc
 
 
 class BodyLimit:
@@ -315,9 +342,24 @@ def build_app(
         lifespan=lifespan,
         title="MediaLayer Match",
         version="0.1.0",
-        description="Compare two images, audio files or videos by URL: how alike they are, and where.",
+        description="Compare two images, audio files or videos by URL: how alike they are, and where. "
+        "Interactive docs: `/docs` (Swagger UI) and `/redoc`.",
         responses=_ERROR_RESPONSES,
+        # Paths are exact: `/image/match/` is a clean 404 `not_found` (naming the route meant), never a 307
+        # redirect that clients re-send without their body or credentials.
+        redirect_slashes=False,
     )
+    base_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document plus the security schemes (the routes read headers themselves, so FastAPI's
+        dependency-based security would not declare them)."""
+        if app.openapi_schema is None:
+            schema = base_openapi()
+            schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     def comparer_for(medium: MediaType) -> FileComparer:
         factory = comparers.get(medium)
@@ -404,10 +446,21 @@ def build_app(
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", "media": sorted(comparers)}
 
+    match_paths = {path for medium in comparers for path in (f"/{medium}/match", f"/demo/{medium}/match")}
+
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed"}
-        err = MediaLayerError(str(exc.detail))
+        path = request.url.path
+        if exc.status_code == 404:
+            message = f"no such route: {request.method} {path[:200]}"
+            if path.rstrip("/") in match_paths:
+                message += f" (paths are exact: use {path.rstrip('/')}, without the trailing slash)"
+        elif exc.status_code == 405:
+            message = f"{request.method} is not allowed on {path[:200]}"
+        else:
+            message = str(exc.detail)
+        err = MediaLayerError(message)
         err.code, err.status = codes.get(exc.status_code, "invalid_request"), exc.status_code
         response = error_response(err)
         response.headers.update(exc.headers or {})
@@ -435,12 +488,12 @@ def _add_routes(app: FastAPI, medium: MediaType, handle: Callable[..., Any]) -> 
     doc = {
         "response_model": MatchResponse,
         "response_model_exclude_none": True,
-        "openapi_extra": {
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": MatchRequest.model_json_schema()}},
-            }
-        },
+    }
+    body = {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": MatchRequest.model_json_schema()}},
+        }
     }
 
     async def match(request: Request) -> JSONResponse:
@@ -455,6 +508,7 @@ def _add_routes(app: FastAPI, medium: MediaType, handle: Callable[..., Any]) -> 
         methods=["POST"],
         summary=f"Compare two {medium} files",
         operation_id=f"match_{medium}",
+        openapi_extra={**body, "security": _MATCH_SECURITY},
         **doc,
     )
     app.add_api_route(
@@ -463,8 +517,19 @@ def _add_routes(app: FastAPI, medium: MediaType, handle: Callable[..., Any]) -> 
         methods=["POST"],
         summary=f"Compare two {medium} files (playground; per-IP limit, smaller caps)",
         operation_id=f"demo_match_{medium}",
+        openapi_extra={**body, "security": []},
         **doc,
     )
+
+
+def _only_file_field(exc: ValueError) -> FileField | None:
+    """The URL field a validation error is about, when every reported problem is in that one field."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return None
+    fields = {next(iter(err.get("loc", ())), None) for err in errors()}
+    field = fields.pop() if len(fields) == 1 else None
+    return field if field in FILE_FIELDS else None
 
 
 def _describe_validation(exc: ValueError) -> str:

@@ -50,6 +50,11 @@ log = logging.getLogger("medialayer.auth")
 PROXY_SECRET_HEADER = "x-rapidapi-proxy-secret"
 RAPIDAPI_USER_HEADER = "x-rapidapi-user"
 API_KEY_HEADER = "x-api-key"
+#: A 401 names the headers it wanted (as clients spell them).
+_MISSING = (
+    "Missing credentials: send an X-API-Key header (enterprise key), "
+    "or call through RapidAPI (X-RapidAPI-Proxy-Secret)."
+)
 _MAX_ID_LEN = 128
 
 
@@ -188,7 +193,7 @@ class Authorizer:
             return self._rapidapi(presented, h.get(RAPIDAPI_USER_HEADER, ""))
         if self._auth_disabled:
             return Principal("anonymous", "anonymous")
-        raise Unauthorized("Missing credentials.")
+        raise Unauthorized(_MISSING)
 
     def _demo(self, client_ip: str) -> Principal:
         bucket = client_bucket(client_ip)
@@ -198,7 +203,7 @@ class Authorizer:
     def _enterprise(self, presented: str) -> Principal:
         presented = presented.strip()
         if not looks_like_key(presented):
-            raise Unauthorized("Invalid API key.")
+            raise Unauthorized("Invalid API key in the X-API-Key header.")
         try:
             record = self._keys.get(hash_key(presented, self._pepper))
         except Exception as exc:  # fail closed; throttling or an outage is worth a retry (503)
@@ -208,16 +213,16 @@ class Authorizer:
             log.exception("key store lookup failed; refusing the request")
             raise InternalError("Authentication is temporarily unavailable.") from None
         if record is None or record.revoked:
-            raise Unauthorized("Invalid API key.")
+            raise Unauthorized("Invalid API key in the X-API-Key header.")
         self._limiter.hit(f"key:{record.key_id}", record.limit_per_window, record.window_s)
         return Principal("enterprise", record.key_id)
 
     def _rapidapi(self, presented: str | None, user: str) -> Principal:
         if not presented:
-            raise Unauthorized("Missing credentials.")
+            raise Unauthorized(_MISSING)
         candidates = self._proxy.current()
         if not candidates or not _matches_any(presented, candidates):
-            raise Unauthorized("Invalid credentials.")
+            raise Unauthorized("Invalid X-RapidAPI-Proxy-Secret header.")
         return Principal("rapidapi", _printable(user)[:_MAX_ID_LEN] or "unknown")
 
 

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from medialayer.calibration import Confidence
 from medialayer.caps import MediaType
+from medialayer.errors import FileField
 
 
 class MatchRequest(BaseModel):
-    """Body of ``POST /{medium}/match``."""
+    """Body of ``POST /{medium}/match``.
+
+    ``details`` is strict: only JSON ``true``/``false`` (``"yes"``, ``1`` or ``"true"`` are refused with 400
+    ``invalid_request`` instead of being read as a boolean), as docs/api.md promises for wrong types."""
 
     model_config = ConfigDict(extra="forbid")
 
     source_url: str = Field(max_length=2048, description="Public http(s) URL of the first file.")
     target_url: str = Field(max_length=2048, description="Public http(s) URL of the second file.")
-    details: bool = Field(False, description="Add a `details` object (engine evidence) to the response.")
+    details: StrictBool = Field(
+        False, description="`true` adds a `details` object (engine evidence) to the response. JSON booleans only."
+    )
 
 
 class Segment(BaseModel):
@@ -44,10 +50,18 @@ class MatchResponse(BaseModel):
 
 class ErrorDetail(BaseModel):
     code: str = Field(
-        description="Stable code: invalid_request, invalid_url, unauthorized, fetch_failed, file_too_large, "
-        "duration_too_long, unsupported_media, rate_limited, not_implemented, overloaded, internal_error."
+        description="Stable code: invalid_request, invalid_url, unauthorized, not_found, method_not_allowed, "
+        "request_timeout, request_too_large, fetch_failed, file_too_large, duration_too_long, unsupported_media, "
+        "rate_limited, not_implemented, overloaded, internal_error."
     )
-    message: str
+    message: str = Field(description="For people; may change. A per-file error's message starts with its `field`.")
+    field: FileField | None = Field(
+        None,
+        description="Which file the error is about: the request field that named it. Present on every per-file "
+        "error (invalid_url, fetch_failed, file_too_large, unsupported_media, duration_too_long, and "
+        "invalid_request when only that URL field is malformed); absent on errors about the request as a whole, "
+        "the caller or the server.",
+    )
 
 
 class ErrorResponse(BaseModel):
@@ -60,6 +74,10 @@ ErrorCode = Literal[
     "invalid_request",
     "invalid_url",
     "unauthorized",
+    "not_found",
+    "method_not_allowed",
+    "request_timeout",
+    "request_too_large",
     "fetch_failed",
     "file_too_large",
     "duration_too_long",

@@ -42,7 +42,16 @@ from urllib3.exceptions import (
 )
 
 from medialayer.caps import MediaType
-from medialayer.errors import FetchFailed, FileTooLarge, InvalidUrl, MediaLayerError, UnsupportedMedia
+from medialayer.errors import (
+    FILE_FIELDS,
+    FetchFailed,
+    FileField,
+    FileTooLarge,
+    InvalidUrl,
+    MediaLayerError,
+    UnsupportedMedia,
+    concerning,
+)
 from medialayer.settings import Settings, get_settings
 from medialayer.sniff import HEAD_BYTES, require_medium, sniff_bytes
 from medialayer.url_policy import Resolver, VettedUrl, system_resolver, vet_url
@@ -374,16 +383,19 @@ def fetch_pair(
     """Fetch both URLs concurrently; yield their temp paths; always remove both files afterwards.
 
     Both URLs are vetted before any connection is made, so a refused target never lets the source download
-    start. When one download fails the other is cancelled; the source's error wins when both fail.
+    start. When one download fails the other is cancelled; the source's error wins when both fail. Every
+    typed error names its file (``source_url`` / ``target_url``: :func:`medialayer.errors.concerning`).
     """
-    vet_url(source_url, resolver=policy.resolver, allowlist=policy.allowlist)
-    vet_url(target_url, resolver=policy.resolver, allowlist=policy.allowlist)
+    for url, side in zip((source_url, target_url), FILE_FIELDS, strict=True):
+        with concerning(side):
+            vet_url(url, resolver=policy.resolver, allowlist=policy.allowlist)
     cancel = threading.Event()
     paths: list[Path] = []
 
-    def one(url: str) -> Path:
+    def one(url: str, side: FileField) -> Path:
         try:
-            path = fetch_to_file(url, max_bytes=max_bytes, policy=policy, medium=medium, cancel=cancel)
+            with concerning(side):  # every typed error of this download names its file
+                path = fetch_to_file(url, max_bytes=max_bytes, policy=policy, medium=medium, cancel=cancel)
         except BaseException:
             cancel.set()
             raise
@@ -393,7 +405,10 @@ def fetch_pair(
     try:
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="fetch") as pool:
             # each download runs in a copy of this context, so it sees the request's cancellation event
-            futures = [pool.submit(contextvars.copy_context().run, one, url) for url in (source_url, target_url)]
+            futures = [
+                pool.submit(contextvars.copy_context().run, one, url, side)
+                for url, side in zip((source_url, target_url), FILE_FIELDS, strict=True)
+            ]
             errors: list[BaseException] = []
             results: list[Path] = []
             for future in futures:

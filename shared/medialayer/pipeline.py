@@ -5,10 +5,19 @@ match_urls(request)                       # API: fetch both (safe fetcher), then
                                           # verdict.decide: calibration + segment policy
        -> comparer.compare_files(a, b)    # image/audio: EngineComparer (fingerprint both, compare)
                                           # video: FanOutComparer (stage, chunk fan-out, align)
+
+Two things are added here, outside the engines, so every medium gets them the same way:
+
+* **Which file** an error is about: whatever one file's fetch, sniff, caps or fingerprint raises is tagged
+  ``source_url`` / ``target_url`` (:func:`medialayer.errors.concerning`).
+* **Durations**: a comparison's details gain ``source_duration_s`` / ``target_duration_s`` from the two
+  signatures' ``duration_s`` (the decoded length: audio samples / rate, video frames assembled) when the
+  signatures have one (:func:`with_durations`); images have none. The playground draws its timelines on them.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +29,7 @@ from medialayer.calibration import Calibration, Confidence
 from medialayer.caps import DEFAULT_CAPS, MediaCaps, MediaType
 from medialayer.engine import Comparison, Engine, MatchedSegment
 from medialayer.envelope import MatchRequest, MatchResponse, Segment
-from medialayer.errors import FileTooLarge
+from medialayer.errors import FILE_FIELDS, FileField, FileTooLarge, concerning
 from medialayer.fetcher import FetchPolicy, fetch_pair
 from medialayer.sniff import require_medium, sniff
 from medialayer.verdict import decide
@@ -35,6 +44,34 @@ class FileComparer(Protocol):
     def compare_files(self, source: Path, target: Path, caps: MediaCaps) -> Comparison: ...
 
     def calibration(self) -> Calibration: ...
+
+
+def signature_durations(source: Any, target: Any) -> dict[str, float]:
+    """``{"source_duration_s", "target_duration_s"}`` from two signatures' ``duration_s`` (seconds, rounded
+    to ms); ``{}`` unless both have a finite, positive one (image signatures have none)."""
+    out: dict[str, float] = {}
+    for side, signature in (("source", source), ("target", target)):
+        value = getattr(signature, "duration_s", None)
+        try:
+            seconds = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return {}
+        if not (math.isfinite(seconds) and seconds > 0):
+            return {}
+        out[f"{side}_duration_s"] = round(seconds, 3)
+    return out
+
+
+def with_durations(comparison: Comparison, source: Any, target: Any) -> Comparison:
+    """``comparison`` with both files' durations in its details (an engine's own values win)."""
+    durations = signature_durations(source, target)
+    if not durations:
+        return comparison
+    return Comparison(
+        raw_score=comparison.raw_score,
+        segments=list(comparison.segments),
+        details={**durations, **comparison.details},
+    )
 
 
 def usable_cpus() -> int:
@@ -54,13 +91,20 @@ class EngineComparer:
         self.media_type = engine.media_type
 
     def compare_files(self, source: Path, target: Path, caps: MediaCaps) -> Comparison:
+        """Both signatures, compared; an engine's refusal of one file names it (``source_url`` first when
+        both fail); the details gain both durations (:func:`with_durations`)."""
+        jobs = list(zip((source, target), FILE_FIELDS, strict=True))
         if usable_cpus() < 2:  # one core: two threads only contend (measured ~5 % slower than in turn)
-            signatures = [self.engine.fingerprint(p, caps) for p in (source, target)]
+            signatures = [self._fingerprint(path, caps, side) for path, side in jobs]
         else:
             with ThreadPoolExecutor(max_workers=2, thread_name_prefix="fingerprint") as pool:
-                futures = [pool.submit(self.engine.fingerprint, p, caps) for p in (source, target)]
+                futures = [pool.submit(self._fingerprint, path, caps, side) for path, side in jobs]
                 signatures = [f.result() for f in futures]
-        return self.engine.compare(signatures[0], signatures[1])
+        return with_durations(self.engine.compare(signatures[0], signatures[1]), *signatures)
+
+    def _fingerprint(self, path: Path, caps: MediaCaps, field: FileField) -> Any:
+        with concerning(field):
+            return self.engine.fingerprint(path, caps)
 
     def calibration(self) -> Calibration:
         return self.engine.calibration()
@@ -97,10 +141,11 @@ def compare_paths(
     comparer = as_comparer(engine_or_comparer)
     medium = comparer.media_type
     caps = caps or DEFAULT_CAPS[medium]
-    for path in (source, target):
-        if Path(path).stat().st_size > caps.max_bytes:
-            raise FileTooLarge(f"the file is larger than the {caps.max_bytes // (1024 * 1024)} MB limit")
-        require_medium(sniff(Path(path)), medium)
+    for path, file_field in zip((source, target), FILE_FIELDS, strict=True):
+        with concerning(file_field):
+            if Path(path).stat().st_size > caps.max_bytes:
+                raise FileTooLarge(f"the file is larger than the {caps.max_bytes // (1024 * 1024)} MB limit")
+            require_medium(sniff(Path(path)), medium)
     comparison = comparer.compare_files(Path(source), Path(target), caps)
     calibration = comparer.calibration()
     verdict = decide(comparison, calibration, with_segments=medium != "image")

@@ -192,4 +192,5 @@ def test_align_output_stays_within_the_state_limit(tmp_path: Path) -> None:
     for task in job.tasks:
         store.put_object(task.out_key, pickle.dumps(None))
     result = stages.run_align("runs/r", job.manifest, store, Chatty(5.0))
-    assert result == {"raw_score": 0.3, "segments": [], "details": {"details_dropped": True}}
+    details = {"details_dropped": True, "source_duration_s": 5.0, "target_duration_s": 5.0}  # durations are kept
+    assert result == {"raw_score": 0.3, "segments": [], "details": details}

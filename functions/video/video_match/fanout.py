@@ -21,7 +21,15 @@ from medialayer.aws_errors import is_transient_aws_error
 from medialayer.calibration import Calibration
 from medialayer.caps import MediaCaps, MediaType
 from medialayer.engine import Comparison
-from medialayer.errors import DurationTooLong, InternalError, MediaLayerError, Overloaded, UnsupportedMedia
+from medialayer.errors import (
+    FILE_FIELDS,
+    DurationTooLong,
+    InternalError,
+    MediaLayerError,
+    Overloaded,
+    UnsupportedMedia,
+    concerning,
+)
 from medialayer.staging import StagingStore, build_store
 from video_match.runners import FanOutRunner, build_runner
 from video_match.stages import (
@@ -79,10 +87,13 @@ class FanOutComparer:
             close()
 
     def compare_files(self, source: Path, target: Path, caps: MediaCaps) -> Comparison:
-        """Compare two fetched, sniffed files; raises our typed errors."""
-        infos = [self.engine.probe(path, caps) for path in (source, target)]
-        for info in infos:
-            check_info(info, caps)
+        """Compare two fetched, sniffed files; raises our typed errors (a file's own naming its side)."""
+        infos = []
+        for path, side in zip((source, target), FILE_FIELDS, strict=True):
+            with concerning(side):
+                info = self.engine.probe(path, caps)
+                check_info(info, caps)
+            infos.append(info)
         run_prefix = self.store.new_run_prefix()
         try:
             self._stage(run_prefix, (source, target), infos)

@@ -39,7 +39,16 @@ from typing import Any, Literal, Protocol
 
 from medialayer.caps import MediaCaps
 from medialayer.engine import Comparison, MatchedSegment
-from medialayer.errors import ALL_ERRORS, DurationTooLong, InternalError, MediaLayerError
+from medialayer.errors import (
+    ALL_ERRORS,
+    SIDE_FIELDS,
+    DurationTooLong,
+    InternalError,
+    MediaLayerError,
+    concerning,
+    field_named_in,
+)
+from medialayer.pipeline import with_durations
 from medialayer.staging import RUN_ROOT, StagingStore, build_store, validate_key
 
 log = logging.getLogger("video_match.stages")
@@ -345,8 +354,9 @@ def run_audio(task: ChunkTask, store: StagingStore, engine: VideoStageEngine) ->
 
 
 def run_task(task: ChunkTask, store: StagingStore, engine: VideoStageEngine) -> str:
-    """Run one planned task (frames or audio); return the key it wrote."""
-    return (run_chunk if task.kind == "frames" else run_audio)(task, store, engine)
+    """Run one planned task (frames or audio); return the key it wrote. Its typed errors name its file."""
+    with concerning(SIDE_FIELDS[task.side]):
+        return (run_chunk if task.kind == "frames" else run_audio)(task, store, engine)
 
 
 # --- align -----------------------------------------------------------------------------------------
@@ -366,7 +376,8 @@ def run_align(
 ) -> dict[str, Any]:
     """Assemble both signatures from the staged pieces, compare them, return the comparison as JSON.
 
-    Refuses (``DurationTooLong``) a signature whose decoded frames run past the cap the header hid.
+    Refuses (``DurationTooLong``) a signature whose decoded frames run past the cap the header hid (naming
+    the file). The details gain both decoded durations (:func:`medialayer.pipeline.with_durations`).
     """
     cap = manifest.get("max_duration_s")
     signatures = []
@@ -380,20 +391,24 @@ def run_align(
         loaded = _load_many(store, keys)
         info, chunks = loaded[0], loaded[1 : 1 + len(entry["chunk_keys"])]
         audio = loaded[-1] if entry.get("audio_key") else None
-        signature = engine.assemble(info, chunks, audio)
-        decoded = getattr(signature, "duration_s", None)
-        if cap is not None and decoded is not None and float(decoded) > float(cap) + DURATION_SLACK_S:
-            raise DurationTooLong(f"the video is longer than {float(cap):g} s")
+        with concerning(SIDE_FIELDS[side]):
+            signature = engine.assemble(info, chunks, audio)
+            decoded = getattr(signature, "duration_s", None)
+            if cap is not None and decoded is not None and float(decoded) > float(cap) + DURATION_SLACK_S:
+                raise DurationTooLong(f"the video is longer than {float(cap):g} s")
         signatures.append(signature)
-    return _within_state_limit(comparison_to_dict(engine.compare(signatures[0], signatures[1])))
+    comparison = with_durations(engine.compare(signatures[0], signatures[1]), *signatures)
+    return _within_state_limit(comparison_to_dict(comparison))
 
 
 def _within_state_limit(result: dict[str, Any]) -> dict[str, Any]:
-    """Drop ``details`` if they would push align's output past what an Express state may carry."""
+    """Drop ``details`` if they would push align's output past what an Express state may carry (the two
+    durations, a few bytes, are kept: the playground draws its timelines on them)."""
     if len(json.dumps(result, separators=(",", ":"))) <= MAX_RESULT_BYTES:
         return result
     log.warning("comparison details too large for the state machine; dropped")
-    return result | {"details": {"details_dropped": True}}
+    kept = {k: v for k, v in result.get("details", {}).items() if k in ("source_duration_s", "target_duration_s")}
+    return result | {"details": {"details_dropped": True, **kept}}
 
 
 # --- (de)serialising the result --------------------------------------------------------------------
@@ -474,7 +489,9 @@ def error_from_stage(error: str | None, cause: str | None) -> MediaLayerError | 
             message = payload["errorMessage"]
     except ValueError:
         pass
-    return cls(message)
+    error = cls(message)
+    side = field_named_in(message)  # a per-file error's message starts with its field: restore the field
+    return error.about(side) if side else error
 
 
 @contextlib.contextmanager
