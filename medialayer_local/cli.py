@@ -3,6 +3,11 @@
 SOURCE and TARGET are http(s) URLs (fetched by the same safe fetcher as the API) or local files (which skip
 the fetcher but not the caps or the sniffing). Prints the API's JSON envelope, or a readable summary with
 ``--pretty``. Exit status: 0 match, 1 no match, 2 error (the error envelope is printed on stdout).
+
+``medialayer serve-dir DIR [--port 8080] [--files-port PORT+1]``: the local API (as ``make run``: auth off
+unless ``MEDIALAYER_AUTH_DISABLED`` says otherwise) plus DIR served read-only on ``127.0.0.1:<files port>``,
+that origin alone added to the allow-list (:mod:`medialayer_local.servedir`). Runs until interrupted.
+Also ``python -m medialayer_local serve-dir DIR``.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
+import os
 import sys
 import threading
 import time
@@ -126,6 +133,29 @@ def summary(resp: MatchResponse) -> str:
     return "\n".join(lines)
 
 
+def run_serve_dir(directory: Path, *, port: int, files_port: int | None) -> int:
+    """``medialayer serve-dir``: blocks until interrupted; 2 when the folder or a port cannot be used."""
+    from medialayer_local.servedir import FolderServer
+    from medialayer_local.server import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not directory.expanduser().is_dir():
+        print(f"error: not a directory: {directory}", file=sys.stderr)
+        return EXIT_ERROR
+    files_port = port + 1 if files_port is None else files_port
+    try:
+        files = FolderServer(directory, port=files_port)
+    except OSError as exc:  # the port is taken (the API's own port is reported by uvicorn)
+        print(f"error: cannot serve {directory} on 127.0.0.1:{files_port}: {exc.strerror or exc}", file=sys.stderr)
+        print("pass --files-port PORT (0: any free port)", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        serve(host=os.environ.get("HOST", "127.0.0.1"), port=port, files=files)
+    finally:
+        files.stop()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="medialayer", description="Compare two media files or URLs.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,7 +165,18 @@ def main(argv: list[str] | None = None) -> int:
     match.add_argument("--type", choices=["image", "audio", "video"], dest="medium")
     match.add_argument("--details", action="store_true", help="include the engine's evidence")
     match.add_argument("--pretty", action="store_true", help="a readable summary instead of JSON")
+    serve_dir = sub.add_parser(
+        "serve-dir",
+        help="run the local API and serve DIR read-only on loopback, allow-listed for it",
+        description="Run the local API on 127.0.0.1:PORT and serve DIR read-only on 127.0.0.1:FILES_PORT; "
+        "only that folder's address is added to the allow-list. Paste its file URLs into the playground.",
+    )
+    serve_dir.add_argument("directory", type=Path)
+    serve_dir.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")), help="API port (8080)")
+    serve_dir.add_argument("--files-port", type=int, help="folder port (default: API port + 1; 0: any free one)")
     args = parser.parse_args(argv)
+    if args.command == "serve-dir":
+        return run_serve_dir(args.directory, port=args.port, files_port=args.files_port)
     try:
         resp = run_match(args.source, args.target, args.medium, args.details, show_progress=sys.stderr.isatty())
     except MediaLayerError as exc:

@@ -13,7 +13,12 @@ The edge of the local server (issue 13), all from :class:`~medialayer.settings.S
   ``/healthz`` needs.
 * **Shutdown**: SIGTERM waits ``graceful_shutdown_s`` for requests in flight, then cancels them (the API
   turns that into a cancellation of their downloads).
-* **Start-up**: downloads a killed earlier process left in the temp dir are removed.
+* **Start-up**: downloads a killed earlier process left in the temp dir are removed; settings that cannot
+  work (an allow-list entry with a path, say) stop the server with the reason, before anything listens.
+
+Local defaults (:class:`~medialayer_local.settings.LocalSettings`): the demo routes' limits are off unless
+``MEDIALAYER_DEMO_LIMITS=true``, and a refused loopback URL names ``medialayer serve-dir`` and the allow-list.
+:func:`serve` with a folder is ``medialayer serve-dir DIR`` (:mod:`medialayer_local.servedir`).
 """
 
 from __future__ import annotations
@@ -27,11 +32,14 @@ import time
 from typing import Any
 
 import uvicorn
+from pydantic import ValidationError
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from medialayer.fetcher import sweep_stale_downloads
-from medialayer.settings import Settings, get_settings
+from medialayer.settings import Settings
 from medialayer_local.app import create_app
+from medialayer_local.servedir import FolderServer
+from medialayer_local.settings import LocalSettings
 
 log = logging.getLogger("medialayer.server")
 
@@ -210,14 +218,66 @@ def server_config(
     return uvicorn.Config(app, **options)
 
 
-def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = int(os.environ.get("PORT", "8080"))
-    settings = get_settings()
+def load_settings() -> LocalSettings:
+    """The local server's settings, or :class:`SystemExit` with the reason when they cannot work."""
+    try:
+        return LocalSettings()
+    except ValidationError as exc:
+        reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        log.error("refusing to start: %s", reasons)
+        raise SystemExit(2) from None
+
+
+def with_folder(settings: LocalSettings, folder: FolderServer) -> LocalSettings:
+    """``settings`` plus exactly the folder server's origin on the allow-list. Auth is off unless
+    ``MEDIALAYER_AUTH_DISABLED`` says otherwise, as under ``make run``."""
+    entries = [e for e in settings.allow_private_hosts.split(",") if e.strip()] + [folder.origin]
+    update: dict[str, Any] = {"allow_private_hosts": ",".join(entries)}
+    if "MEDIALAYER_AUTH_DISABLED" not in os.environ:
+        update["auth_disabled"] = True
+    return settings.model_copy(update=update)
+
+
+def announce_folder(folder: FolderServer, api_url: str) -> None:
+    """Say loudly what is served, to whom, and how to use it."""
+    listing = folder.media_files()
+    log.warning(
+        "serve-dir: %s is served READ-ONLY at %s/ (loopback only; hidden names and links leaving the folder "
+        "are refused). The API may fetch from exactly %s (allow-listed for this run only).",
+        folder.root,
+        folder.base_url,
+        folder.origin,
+    )
+    examples = ", ".join(f.url for f in listing.files[:4]) or "(no media files found yet)"
+    log.warning(
+        "serve-dir: %d media file(s)%s, e.g. %s - paste two into the playground at %s/ (listed at %s/local/files)",
+        len(listing.files),
+        "+" if listing.truncated else "",
+        examples,
+        api_url,
+        api_url,
+    )
+
+
+def serve(*, host: str = "127.0.0.1", port: int = 8080, files: FolderServer | None = None) -> None:
+    """Run the local API (and, with ``files``, that folder server beside it) until interrupted."""
+    settings = load_settings()
+    if files is not None:
+        settings = with_folder(settings, files)
     raise_fd_limit()
     sweep_stale_downloads(settings.temp_dir, older_than_s=STALE_DOWNLOAD_S)
-    uvicorn.Server(server_config(create_app(settings=settings), settings, host=host, port=port)).run()
+    server = uvicorn.Server(server_config(create_app(settings=settings, folder=files), settings, host=host, port=port))
+    if files is None:
+        server.run()
+        return
+    with files:
+        announce_folder(files, f"http://{host}:{port}")
+        server.run()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    serve(host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "8080")))
 
 
 if __name__ == "__main__":
