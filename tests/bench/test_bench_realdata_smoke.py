@@ -20,6 +20,8 @@ from bench.runner import OURS, RunResult, build_medium_pairs, matcher_runners, r
 from bench.types import Pair
 
 pytestmark = pytest.mark.realdata
+#: the bench extra's packages each medium's pairs/peers need (`make bench-setup`); skip when absent
+BENCH_EXTRA = {"image": ("augly", "imagehash", "pdqhash"), "audio": (), "video": ()}
 
 
 def handful(pairs: list[Pair], n_pos: int = 2, n_neg: int = 2) -> list[Pair]:
@@ -41,6 +43,8 @@ def test_realdata_smoke(medium: str, tmp_path: Path):
     for mod in (f"bench.{medium}_pairs", f"bench.{medium}_peers"):
         if importlib.util.find_spec(mod) is None:
             pytest.skip(f"{mod} not written yet")
+    for package in BENCH_EXTRA[medium]:
+        pytest.importorskip(package, reason="the bench extra is not installed (make bench-setup)")
     pairs = build_medium_pairs(f"bench.{medium}_pairs", folder, cache_root() / medium, DEFAULT_SEED, True)
     chosen = handful(pairs)
     assert any(p.positive for p in chosen) and any(not p.positive for p in chosen)

@@ -25,6 +25,7 @@ def _raw(cache: Path, stem: str) -> dict:
 
 
 def test_runner_end_to_end_isolated(fake_data: Path, bench_cache: Path, tmp_path: Path):
+    pytest.importorskip("matplotlib", reason="the report plots need the bench extra (make bench-setup)")
     out = tmp_path / "results"
     rc = main(["audio", "--seed", "3", "--data", str(fake_data), "--out", str(out), "--timeout", "60", *FAKE])
     assert rc == 0
@@ -128,6 +129,7 @@ def fake_api(tmp_path: Path):
 
 
 def test_http_mode_through_a_server(fake_data: Path, bench_cache: Path, tmp_path: Path, fake_api: str):
+    pytest.importorskip("matplotlib", reason="the report plots need the bench extra (make bench-setup)")
     out = tmp_path / "results"
     argv = ["audio", "--quick", "--http", fake_api, "--data", str(fake_data), "--out", str(out), "--no-floor"]
     assert main([*argv, "--matchers", "medialayer", *FAKE]) == 0

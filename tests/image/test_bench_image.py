@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.common import file_sha256, split_of
-from bench.image_pairs import FAMILIES, build_pairs
-from bench.image_peers import matchers
+for _package in ("augly", "imagehash", "pdqhash"):  # the bench extra (make bench-setup)
+    pytest.importorskip(_package, reason="the bench extra is not installed (make bench-setup)")
+
+from bench.common import file_sha256, split_of  # noqa: E402
+from bench.image_pairs import FAMILIES, build_pairs  # noqa: E402
+from bench.image_peers import matchers  # noqa: E402
 
 pytestmark = pytest.mark.realdata
 SEED = 20261125
