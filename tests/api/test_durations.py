@@ -99,7 +99,8 @@ def fan_out(tmp_path: Path) -> Iterator[Callable[[FakeEngine], FanOutComparer]]:
 
 
 def test_a_chunk_workers_refusal_names_its_file(fan_out, clips):
-    """Only the 12 s target has a chunk from 5 s on (0-6, 6-12 s); the worker process's error comes back as target_url."""
+    """Only the 12 s target has a chunk from 5 s on (0-6, 6-12 s): the worker process's error comes back
+    as target_url."""
     comparer = fan_out(FakeEngine(fail_from_s=5.0))
     with pytest.raises(UnsupportedMedia) as caught:
         comparer.compare_files(clips["six"], clips["twelve"], DEFAULT_CAPS["video"])
