@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -60,3 +62,27 @@ def test_extracts_the_linux_binary(tmp_path):
 def test_refuses_a_wheel_without_exactly_one_linux_binary(tmp_path, members):
     with pytest.raises(SystemExit):
         _extractor().extract(_wheel(tmp_path / "w.whl", members), tmp_path / "ffmpeg")
+
+
+def test_local_ffmpeg_is_the_layers_build():
+    """One ffmpeg (issue 16, item 7): the venv's imageio-ffmpeg is the layer's pinned wheel (7.0.2 binary)."""
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    import importlib.metadata
+
+    pin = re.search(r"imageio-ffmpeg==(\S+)", (LAYER / "requirements.txt").read_text()).group(1)
+    assert importlib.metadata.version("imageio-ffmpeg") == pin, "re-sync the venv: make setup"
+    assert Path(imageio_ffmpeg.get_ffmpeg_exe()).name == "ffmpeg-linux-x86_64-v7.0.2"
+
+
+def test_packed_binary_unpacks_once_and_runs(tmp_path):
+    fake = tmp_path / "fake-ffmpeg"
+    fake.write_text('#!/bin/sh\necho "fake ffmpeg $*"\n')
+    launcher = _extractor().pack(fake, tmp_path / "layer" / "bin")
+    assert sorted(p.name for p in launcher.parent.iterdir()) == ["ffmpeg", "ffmpeg.gz"]
+    env = {"PATH": os.environ["PATH"], "TMPDIR": str(tmp_path / "tmp")}
+    (tmp_path / "tmp").mkdir()
+    for _ in range(2):
+        out = subprocess.run([str(launcher), "-version", "a b"], capture_output=True, text=True, env=env, timeout=30)
+        assert out.returncode == 0 and out.stdout == "fake ffmpeg -version a b\n", out.stderr
+    (unpacked,) = (tmp_path / "tmp").iterdir()
+    assert unpacked.read_bytes() == fake.read_bytes()
