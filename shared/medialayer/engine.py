@@ -42,6 +42,11 @@ class Comparison:
     raw_score: float
     segments: list[MatchedSegment] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    #: False when the evidence has a property no calibration-half copy showed (the audio engine: the
+    #: target's levels drift from the source's more than any copy's did), so a ``high`` confidence —
+    #: a measured FPR <= 0.01 % — is not established whatever the score: the verdict holds the score
+    #: below the high band (``medialayer.verdict``).
+    conclusive: bool = True
 
 
 @runtime_checkable

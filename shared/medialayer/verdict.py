@@ -12,6 +12,9 @@ are raw evidence on the engine's own scale. :func:`decide` maps both through the
   keeps its strongest supported segment;
 * a pair whose evidence rests on no supported segment is not a match: its score is held just below the
   match line (``low`` confidence, "some evidence, not enough");
+* a comparison the engine marks not ``conclusive`` (evidence unlike any calibration-half copy's) keeps
+  its score below the ``high`` band: ``high`` promises a measured FPR <= 0.01 %, which such evidence
+  has no measurement for;
 * no match, no segments; images never have segments.
 """
 
@@ -20,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from medialayer.calibration import MATCH_SCORE, Calibration, Confidence
+from medialayer.calibration import HIGH_SCORE, MATCH_SCORE, Calibration, Confidence
 from medialayer.engine import Comparison, MatchedSegment
 
 #: Shortest segment that may carry a match at unchanged speed. A copy-detection verdict on less than 2 s
@@ -32,6 +35,8 @@ MIN_SEGMENT_S = 2.0
 SPEED_SUPPORT_GAIN = 5.0
 #: Where a pair without support is held: just below the match line.
 UNSUPPORTED_CEILING = MATCH_SCORE - 0.01
+#: Where an inconclusive comparison is held: just below the high band.
+INCONCLUSIVE_CEILING = HIGH_SCORE - 0.01
 
 
 def min_support_s(speed: float) -> float:
@@ -62,7 +67,7 @@ class Verdict:
     match: bool
     confidence: Confidence
     segments: list[MatchedSegment] = field(default_factory=list)
-    #: Why the verdict differs from the raw score's mapping ("unsupported"), or "".
+    #: Why the verdict differs from the raw score's mapping ("unsupported", "inconclusive"), or "".
     note: str = ""
 
 
@@ -70,12 +75,15 @@ def decide(comparison: Comparison, calibration: Calibration, *, with_segments: b
     """Calibrate a comparison and apply the segment policy (module doc). ``with_segments``: the medium
     reports where (audio, video); images do not."""
     score = calibration.score(comparison.raw_score)
+    note = ""
+    if not comparison.conclusive and score > INCONCLUSIVE_CEILING:
+        score, note = INCONCLUSIVE_CEILING, "inconclusive"
     if not with_segments:
         match, confidence = calibration.verdict(score)
-        return Verdict(score, match, confidence)
-    scored = [replace(s, score=calibration.score(s.score)) for s in comparison.segments]
+        return Verdict(score, match, confidence, note=note)
+    ceiling = 1.0 if comparison.conclusive else INCONCLUSIVE_CEILING
+    scored = [replace(s, score=min(ceiling, calibration.score(s.score))) for s in comparison.segments]
     supported = [s for s in scored if is_supported(s)]
-    note = ""
     if score >= MATCH_SCORE and not supported:
         score, note = min(score, UNSUPPORTED_CEILING), "unsupported"
     match, confidence = calibration.verdict(score)

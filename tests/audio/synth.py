@@ -10,8 +10,13 @@ import numpy as np
 SR = 8000
 
 
-def notes(seconds: float, seed: int, sr: int = SR) -> np.ndarray:
-    """A random 'melody': overlapping decaying harmonic notes (3-4 per second), -1..1 float32."""
+def notes(
+    seconds: float, seed: int, sr: int = SR, harmonics: tuple[float, ...] = (1.0, 0.6, 0.36, 0.216)
+) -> np.ndarray:
+    """A random 'melody': overlapping decaying harmonic notes (3-4 per second), -1..1 float32.
+
+    ``harmonics``: the amplitudes of each note's partials (the timbre); the same ``seed`` with another
+    timbre plays the same notes at the same times on another instrument."""
     rng = np.random.default_rng(seed)
     n = int(seconds * sr)
     out = np.zeros(n, np.float32)
@@ -20,7 +25,7 @@ def notes(seconds: float, seed: int, sr: int = SR) -> np.ndarray:
     onset = 0.0
     while onset < seconds:
         f0 = 110.0 * 2 ** (rng.integers(0, 36) / 12)
-        note = sum((0.6**k) * np.sin(2 * np.pi * f0 * (k + 1) * t_note) for k in range(4))
+        note = sum(a * np.sin(2 * np.pi * f0 * (k + 1) * t_note) for k, a in enumerate(harmonics))
         start = int(onset * sr)
         seg = (note * env)[: n - start].astype(np.float32)
         out[start : start + seg.size] += seg

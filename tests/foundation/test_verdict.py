@@ -10,7 +10,14 @@ import pytest
 
 from medialayer.calibration import Calibration, CalibrationMismatch, load_calibration
 from medialayer.engine import Comparison, MatchedSegment
-from medialayer.verdict import MIN_SEGMENT_S, UNSUPPORTED_CEILING, decide, is_supported, min_support_s
+from medialayer.verdict import (
+    INCONCLUSIVE_CEILING,
+    MIN_SEGMENT_S,
+    UNSUPPORTED_CEILING,
+    decide,
+    is_supported,
+    min_support_s,
+)
 
 #: raw 0..10 maps linearly-ish: clear 2 (0.2), match 5 (0.5), high 8 (0.8), top 10 (1.0)
 CAL = Calibration(
@@ -128,3 +135,17 @@ def test_fit_puts_match_above_every_negative_seen_and_high_at_the_tail_point() -
     scores = np.array([cal.score(x) for x in neg])
     _, counts = np.unique(np.round(scores, 4), return_counts=True)
     assert counts.max() / scores.size < 0.2
+
+
+@pytest.mark.parametrize("with_segments", [True, False])
+def test_an_inconclusive_comparison_can_match_but_never_at_high(with_segments: bool) -> None:
+    segments = [seg(0, 10, 9.5)] if with_segments else []
+    strong = decide(Comparison(raw_score=9.5, segments=segments), CAL, with_segments=with_segments)
+    held = decide(Comparison(raw_score=9.5, segments=segments, conclusive=False), CAL, with_segments=with_segments)
+    assert strong.confidence == "high" and strong.note == ""
+    assert held.match and held.confidence == "medium" and held.note == "inconclusive"
+    assert held.similarity_score == INCONCLUSIVE_CEILING < strong.similarity_score
+    assert all(s.score <= INCONCLUSIVE_CEILING for s in held.segments)
+    # below the high band nothing changes
+    weak = decide(Comparison(raw_score=6.0, segments=segments, conclusive=False), CAL, with_segments=with_segments)
+    assert weak.similarity_score == pytest.approx(CAL.score(6.0)) and weak.note == ""

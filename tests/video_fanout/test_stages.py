@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +83,9 @@ def test_comparison_json_round_trip() -> None:
     data = json.loads(json.dumps(comparison_to_dict(comparison)))
     back = comparison_from_dict(data)
     assert back.raw_score == 0.5 and back.segments == comparison.segments
-    assert back.details == {"a": [0, 1, 2], "b": [1.5, None]}
+    assert back.details == {"a": [0, 1, 2], "b": [1.5, None]} and back.conclusive
+    held = comparison_from_dict(json.loads(json.dumps(comparison_to_dict(replace(comparison, conclusive=False)))))
+    assert not held.conclusive  # the verdict's "never high" survives the Step Functions boundary
     with pytest.raises(InternalError):
         comparison_from_dict({"segments": []})
 
@@ -193,4 +196,4 @@ def test_align_output_stays_within_the_state_limit(tmp_path: Path) -> None:
         store.put_object(task.out_key, pickle.dumps(None))
     result = stages.run_align("runs/r", job.manifest, store, Chatty(5.0))
     details = {"details_dropped": True, "source_duration_s": 5.0, "target_duration_s": 5.0}  # durations are kept
-    assert result == {"raw_score": 0.3, "segments": [], "details": details}
+    assert result == {"raw_score": 0.3, "segments": [], "details": details, "conclusive": True}

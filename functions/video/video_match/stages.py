@@ -433,6 +433,7 @@ def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
         "raw_score": float(comparison.raw_score),
         "segments": [{k: float(v) for k, v in asdict(s).items()} for s in comparison.segments],
         "details": _jsonable(comparison.details),
+        "conclusive": bool(comparison.conclusive),
     }
 
 
@@ -443,6 +444,7 @@ def comparison_from_dict(data: dict[str, Any]) -> Comparison:
             raw_score=float(data["raw_score"]),
             segments=[MatchedSegment(**seg) for seg in data.get("segments", [])],
             details=dict(data.get("details") or {}),
+            conclusive=bool(data.get("conclusive", True)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InternalError("the video comparison returned an invalid result") from exc

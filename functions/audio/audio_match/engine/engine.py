@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import resample_poly
 
-from audio_match.engine import align, bandcorr, candidates, null
+from audio_match.engine import align, bandcorr, candidates, fidelity, null
 from audio_match.engine.decode import decode_mono
 from audio_match.engine.landmarks import (
     DT_MAX,
@@ -23,12 +23,12 @@ from audio_match.engine.landmarks import (
     pair_peaks,
 )
 from audio_match.engine.matching import Variant, VariantMatches, match_weights, offset_peak, search
-from audio_match.engine.verify import DensePeaks, best_stretch, dense_peaks
+from audio_match.engine.verify import DensePeaks, Verification, best_stretch, dense_peaks
 from medialayer.calibration import Calibration, CalibrationMismatch, load_calibration
 from medialayer.caps import DEFAULT_CAPS, MediaCaps
 from medialayer.engine import Comparison, MatchedSegment
 
-ENGINE_VERSION = "audio-landmarks-5"
+ENGINE_VERSION = "audio-landmarks-6-fidelity"
 CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "calibration.json"
 #: Fewer pairs than this on either side: too little structure to claim anything (silence, tones).
 MIN_PAIRS = 20
@@ -171,7 +171,10 @@ class AudioEngine:
         # Segments carry their own raw evidence, on the pair's margin scale; the shared verdict
         # (medialayer.verdict) calibrates them and decides which are reported.
         segments = [self._segment(fs, source.duration_s, target.duration_s, decoy_total) for fs in real.segments]
-        return Comparison(raw_score=raw, segments=segments, details=details)
+        # Levels that drifted more than any calibration copy's, or could not be measured: a match may
+        # stand, a high confidence may not (medialayer.verdict).
+        conclusive = fidelity.is_conclusive(real.deviation)
+        return Comparison(raw_score=raw, segments=segments, details=details, conclusive=conclusive)
 
     def _search(
         self,
@@ -225,7 +228,24 @@ class AudioEngine:
             frame_segments = [candidates.verified_segment(cand, ver, first, last, bonus)]
         else:
             total = landmark_evidence
-        frame_segments = align.drop_shadowed(frame_segments)
+        # Whether the alignment that carries the score keeps the source's levels (a copy does, another
+        # rendering of the same text or melody does not): its weight scales the pair and its segments.
+        deviation = self._level_deviation(
+            source,
+            target,
+            best,
+            lines,
+            frame_segments,
+            cand,
+            ver,
+            first,
+            last,
+            carried_by_line=not on_line and bonus <= landmark_evidence,
+        )
+        weight = fidelity.factor(deviation)
+        unweighted = total
+        total *= weight
+        frame_segments = align.drop_shadowed([fs.scaled(weight) for fs in frame_segments])
         details: dict[str, Any] = {
             "verify": {
                 "correlation": round(best_cand.correlation, 4),
@@ -236,6 +256,11 @@ class AudioEngine:
                 "searched": cand.searched,
                 "offset_s": round(ver.offset * _FRAME_S, 3),
                 "on_line": on_line,
+            },
+            "fidelity": {
+                "level_deviation": round(deviation, 3) if np.isfinite(deviation) else None,
+                "weight": round(weight, 3),
+                "evidence_before": round(unweighted, 3),
             },
             "variant": {"kind": best.variant.kind, "factor": best.variant.factor},
             "matches_in_variant": int(best.t_src.size),
@@ -258,6 +283,36 @@ class AudioEngine:
             variants=tuple(r.variant for r in results),
             verified=verified,
             details=details,
+            deviation=deviation,
+        )
+
+    @staticmethod
+    def _level_deviation(
+        source: AudioSignature,
+        target: AudioSignature,
+        best: VariantMatches,
+        lines: list[align.Line],
+        frame_segments: list[align.FrameSegment],
+        cand: candidates.Candidate,
+        ver: Verification,
+        first: float,
+        last: float,
+        *,
+        carried_by_line: bool,
+    ) -> float:
+        """``fidelity.level_deviation`` along the alignment that carries the evidence: the landmark line
+        over its strongest segment when the line alone does, else the verified candidate over the stretch
+        where its verification holds."""
+        if carried_by_line:
+            if not lines or not frame_segments:
+                return float("inf")
+            fs = frame_segments[0]
+            line = lines[0]
+            return fidelity.level_deviation(
+                source.bands, target.bands, line.slope, line.offset, best.variant.pitch_scale, fs.src_start, fs.src_end
+            )
+        return fidelity.level_deviation(
+            source.bands, target.bands, cand.slope, ver.offset, cand.variant.pitch_scale, first, last
         )
 
     def _segment(self, fs: align.FrameSegment, src_dur: float, tgt_dur: float, decoy: float) -> MatchedSegment:
@@ -310,6 +365,9 @@ class _Search:
     variants: tuple[Variant, ...]
     verified: candidates.Verified
     details: dict[str, Any]
+    #: ``fidelity.level_deviation`` of the alignment that carries the evidence (its ``factor`` is already
+    #: applied to ``total``).
+    deviation: float = float("inf")
 
 
 def _extract_lines(

@@ -49,6 +49,10 @@ class AudioEvidence:
     score: float
     raw_score: float
     segments: list[MatchedSegment] = field(default_factory=list)
+    #: The audio engine's ``Comparison.conclusive``: False when the soundtracks' levels drifted more
+    #: than any audio copy's did (``audio_match.engine.fidelity``): a video verdict resting on it is
+    #: held below ``high`` as an audio one is.
+    conclusive: bool = True
 
 
 def compare_audio(source: Any | None, target: Any | None) -> AudioEvidence | None:
@@ -66,7 +70,9 @@ def compare_audio(source: Any | None, target: Any | None) -> AudioEvidence | Non
     score = float(calibration.score(comparison.raw_score))
     # On the video's raw scale, audio evidence is the audio engine's public score: its segments too.
     segments = [replace(s, score=float(calibration.score(s.score))) for s in comparison.segments]
-    return AudioEvidence(score=score, raw_score=float(comparison.raw_score), segments=segments)
+    return AudioEvidence(
+        score=score, raw_score=float(comparison.raw_score), segments=segments, conclusive=comparison.conclusive
+    )
 
 
 def overlap_s(a0: float, a1: float, b0: float, b1: float) -> float:

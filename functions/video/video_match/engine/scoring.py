@@ -185,7 +185,8 @@ def compare_signatures(source: VideoSignature, target: VideoSignature) -> Compar
     audio = fuse.compare_audio(source.audio, target.audio)
     audio_score = audio.score if audio is not None else None
     raw = max(visual, audio_score if audio_score is not None else 0.0)
-    if audio is not None and audio.score > visual:
+    carried_by_audio = audio is not None and audio.score > visual
+    if carried_by_audio:
         segments = list(audio.segments) + segments
     variant = vis.variant
     details: dict[str, Any] = {
@@ -210,7 +211,8 @@ def compare_signatures(source: VideoSignature, target: VideoSignature) -> Compar
     }
     if vis.segments:
         details["speed"] = round(1.0 / vis.segments[0][0].line.slope, 4)
-    return Comparison(raw_score=float(raw), segments=segments, details=details)
+    conclusive = not (carried_by_audio and audio is not None and not audio.conclusive)
+    return Comparison(raw_score=float(raw), segments=segments, details=details, conclusive=conclusive)
 
 
 def _audio_overlap(seg: MatchedSegment, audio: fuse.AudioEvidence | None) -> float | None:
