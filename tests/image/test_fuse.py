@@ -102,3 +102,51 @@ def test_engine_grades_unrelated_pairs_below_the_floor(engine, tmp_path: Path):
     assert "most_matches" in unrelated.details["geometry"]
     # a blank image against a photo has less chance-level evidence than two textured photos
     assert engine.compare(a, blank).raw_score < unrelated.raw_score
+
+
+def test_chance_inliers_grow_with_the_matches_that_survive():
+    """Pages of text in one font: many ratio-test survivors (glyphs repeat), a few percent of them on
+    one translation by chance — evidence only beyond that share."""
+    assert fuse.chance_inliers(Verification(inliers=20, matches=40)) == fuse.CHANCE_INLIERS
+    assert fuse.chance_inliers(Verification(inliers=20, matches=168)) == pytest.approx(0.135 * 168)
+    text_pages = Verification(inliers=20, matches=168, coverage_source=0.03, coverage_target=0.03)  # share 0.119
+    copy = Verification(inliers=20, matches=118, coverage_source=0.3, coverage_target=0.3)  # share 0.17
+    assert fuse.geometry_score(text_pages) == 0.0 < fuse.geometry_score(copy)
+    # monotone: more inliers at the same survivors never score less
+    scores = [fuse.geometry_score(Verification(inliers=n, matches=168)) for n in range(0, 60)]
+    assert all(b >= a for a, b in zip(scores, scores[1:], strict=False))
+
+
+def _page(text: str, size: int = 22) -> Image.Image:
+    from PIL import ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=size)
+    im = Image.new("RGB", (640, 480), (245, 245, 240))
+    draw = ImageDraw.Draw(im)
+    for k, line in enumerate(text.split("\n")):
+        draw.text((32, 32 + k * 31), line, fill=(20, 20, 20), font=font)
+    return im
+
+
+PAGE_A = (
+    "This license is quite different from the ordinary one;\nThese actions are prohibited by law if you do not\n"
+    "accept this License. You may charge any fee you\nchoose for support of this Package. You can do so\n"
+    "by permitting redistribution under these terms (or,\nalternatively, under the terms of the ordinary"
+)
+PAGE_B = (
+    "The terms of this License apply to the whole work;\nyou may copy and distribute verbatim copies of the\n"
+    "Program's source code as you receive it, in any\nmedium, provided that you conspicuously publish on\n"
+    "each copy an appropriate copyright notice under the\nterms of this License and the ordinary disclaimer"
+)
+
+
+def test_two_pages_of_other_text_in_one_font_are_not_a_copy(engine, tmp_path: Path):
+    from medialayer.caps import DEFAULT_CAPS
+
+    a, b, crop = tmp_path / "a.png", tmp_path / "b.png", tmp_path / "crop.png"
+    _page(PAGE_A).save(a)
+    _page(PAGE_B).save(b)
+    _page(PAGE_A).crop((0, 0, 520, 260)).save(crop)
+    sig = {p: engine.fingerprint(p, DEFAULT_CAPS["image"]) for p in (a, b, crop)}
+    assert engine.compare(sig[a], sig[b]).raw_score <= 0.0  # below both floors: no evidence
+    assert engine.compare(sig[a], sig[crop]).raw_score > 0.5  # a crop of the page still is one

@@ -28,7 +28,7 @@ from medialayer.calibration import Calibration, load_calibration
 from medialayer.caps import DEFAULT_CAPS, MediaCaps, MediaType
 from medialayer.engine import Comparison
 
-ENGINE_VERSION = "image-1.3"
+ENGINE_VERSION = "image-1.4"
 WORKING_LONG_SIDE = 640
 CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "calibration.json"
 HASH_DECISIVE_BITS = 16  # hash distance at or below this (of 256): near-duplicate, no geometry needed
