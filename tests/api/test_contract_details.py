@@ -8,31 +8,17 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from medialayer.api import build_app
-from medialayer.calibration import Calibration
-from medialayer.caps import MediaCaps
-from medialayer.engine import Comparison
 from medialayer.settings import Settings
 from tests.support.apiserver import post_json, running
+from tests.support.comparers import SameBytes
 from tests.support.media import jpeg_bytes
 from tests.support.mediaserver import MediaServer, Route
 
-CAL = Calibration(medium="image", version="test", raw_floor=0, raw_clear=0.2, raw_match=0.5, raw_high=0.8, raw_top=1.0)
 SECRET = "proxy-secret-for-tests-0123456789"
-
-
-class Same:
-    media_type = "image"
-
-    def compare_files(self, source: Path, target: Path, caps: MediaCaps) -> Comparison:
-        return Comparison(raw_score=float(source.read_bytes() == target.read_bytes()))
-
-    def calibration(self) -> Calibration:
-        return CAL
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +32,7 @@ def media():
 def open_api(media):
     """Auth off (as under ``make run``), served over real HTTP."""
     settings = Settings(allow_private_hosts=media.host, auth_disabled=True)
-    with running(build_app({"image": Same, "audio": None}, settings=settings)) as base:
+    with running(build_app({"image": SameBytes, "audio": None}, settings=settings)) as base:
         yield base
 
 
@@ -131,7 +117,7 @@ def test_unknown_route_and_wrong_method_answer_the_envelope(open_api):
 @pytest.fixture(scope="module")
 def guarded():
     """Auth on, with a RapidAPI proxy secret configured (the marketplace deployment)."""
-    with running(build_app({"image": Same}, settings=Settings(rapidapi_proxy_secrets=SECRET))) as base:
+    with running(build_app({"image": SameBytes}, settings=Settings(rapidapi_proxy_secrets=SECRET))) as base:
         yield base
 
 
@@ -158,7 +144,7 @@ def test_a_401_names_the_header_it_wanted(guarded, headers, named):
 
 
 def test_a_401_without_a_proxy_secret_configured_names_both_headers():
-    with running(build_app({"image": Same}, settings=Settings())) as base:
+    with running(build_app({"image": SameBytes}, settings=Settings())) as base:
         status, answer = post_json(f"{base}/image/match", BODY)
     message = answer["error"]["message"]
     assert status == 401

@@ -24,21 +24,11 @@ from medialayer.settings import Settings
 from tests.audio.synth import SR, notes
 from tests.audio.synth import wav_bytes as pcm_wav
 from tests.support.apiserver import post_json, running
+from tests.support.comparers import IDENTITY_CALIBRATION, SameBytes
 from tests.support.media import jpeg_bytes
 from tests.support.mediaserver import MediaServer, Route
 
-CAL = Calibration(medium="image", version="test", raw_floor=0, raw_clear=0.2, raw_match=0.5, raw_high=0.8, raw_top=1.0)
 DEMO_AUDIO_CAP_S = DEFAULT_CAPS["audio"].scaled(0.5).max_duration_s
-
-
-class SameBytes:
-    media_type = "image"
-
-    def compare_files(self, source: Path, target: Path, caps: MediaCaps) -> Comparison:
-        return Comparison(raw_score=float(source.read_bytes() == target.read_bytes()))
-
-    def calibration(self) -> Calibration:
-        return CAL
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +134,7 @@ def test_engine_refusals_name_their_file_in_the_pipeline(tmp_path: Path):
             return Comparison(raw_score=0.0)
 
         def calibration(self) -> Calibration:
-            return CAL
+            return IDENTITY_CALIBRATION
 
     good, bad = tmp_path / "good", tmp_path / "bad"
     good.write_bytes(b"x")

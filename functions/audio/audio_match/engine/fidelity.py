@@ -21,9 +21,9 @@ Measured (``python -m bench.audio_fidelity --half calib``, seed 20261125, bench/
 audio_fidelity-calib.md): copies of every edit family stay at or below 0.069 (excerpts 5 dB under a
 host track + MP3 the highest, noise at SNR 0 dB 0.063, every other family under 0.055), while the hard
 negatives the search aligned near the match line lie at 0.101 and more (other voices reading the same
-text from 0.101, melodies of one timbre from 0.103, tones from 0.12). ``factor`` turns it into a weight on the alignment's evidence: 1
-up to ``COPY_DEVIATION``, falling to 0 at ``OTHER_DEVIATION`` (squared, so the weight is already small
-where re-renderings start).
+text from 0.101, melodies of one timbre from 0.103, tones from 0.12). ``factor`` turns it into a weight
+on the alignment's evidence: 1 up to ``COPY_DEVIATION``, falling to 0 at ``OTHER_DEVIATION`` (squared,
+so the weight is already small where re-renderings start).
 """
 
 from __future__ import annotations
