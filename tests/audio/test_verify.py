@@ -83,7 +83,9 @@ def test_excerpt_in_heavy_noise_is_confirmed_by_verification(engine: AudioEngine
     ver = result.details["verify"]
     assert ver["on_line"] and ver["offset_s"] == pytest.approx(-5.0, abs=0.05)
     assert ver["z"] > 12.0 and ver["correlation"] > CORR_FLOOR + 0.1
-    assert 2.0**result.raw_score - 1.0 > result.details["line_evidence"][0] + 10.0
+    # (before the level-fidelity weight: at -9 dB the copy's levels drift towards what other renderings
+    # show, 0.099 against 0.101, and ``fidelity`` weighs the evidence down — measured, see its docstring)
+    assert result.details["fidelity"]["evidence_before"] > result.details["line_evidence"][0] + 10.0
     # Landmarks alone end the segment seconds early here (12.7-16.0 s); the verified stretch of the same
     # line gives the copy's real extent.
     seg = result.segments[0]
@@ -119,6 +121,7 @@ def test_an_alignment_found_only_by_verification_gets_its_own_segment(
     """When the best verified candidate is not the landmark line and verifies better than the line's
     landmarks, it carries the score and the segment (forced here by declaring it off the line)."""
     import audio_match.engine.candidates as candidates_mod
+    import audio_match.engine.fidelity as fidelity_mod
 
     src = notes(40.0, seed=21)
     host = notes(30.0, seed=22)
@@ -126,6 +129,7 @@ def test_an_alignment_found_only_by_verification_gets_its_own_segment(
     sig_src, sig_tgt = engine.fingerprint_samples(src, SR), engine.fingerprint_samples(target, SR)
     monkeypatch.setattr(candidates_mod, "is_on_line", lambda *_: False)
     monkeypatch.setattr(candidates_mod, "correlation_evidence", lambda r, c: 1000.0)
+    monkeypatch.setattr(fidelity_mod, "factor", lambda deviation: 1.0)  # the level check is tested apart
     result = engine.compare(sig_src, sig_tgt)
     assert result.raw_score == pytest.approx(np.log2(1001.0))
     seg = result.segments[0]
