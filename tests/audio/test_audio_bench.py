@@ -31,6 +31,8 @@ def test_ours_is_listed_first() -> None:
 
 @pytest.mark.realdata
 def test_quick_pairs_are_deterministic_and_split_by_original(audio_dir: Path) -> None:
+    for package in ("pedalboard", "audiomentations"):  # the transforms: the bench extra
+        pytest.importorskip(package, reason="the bench extra is not installed (make bench-setup)")
     from bench.audio_pairs import build_pairs
     from bench.common import DEFAULT_SEED, cache_root
 

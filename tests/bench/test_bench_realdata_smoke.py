@@ -21,7 +21,7 @@ from bench.types import Pair
 
 pytestmark = pytest.mark.realdata
 #: the bench extra's packages each medium's pairs/peers need (`make bench-setup`); skip when absent
-BENCH_EXTRA = {"image": ("augly", "imagehash", "pdqhash"), "audio": (), "video": ()}
+BENCH_EXTRA = {"image": ("augly", "imagehash", "pdqhash"), "audio": ("pedalboard", "audiomentations"), "video": ()}
 
 
 def handful(pairs: list[Pair], n_pos: int = 2, n_neg: int = 2) -> list[Pair]:
