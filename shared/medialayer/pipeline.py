@@ -21,7 +21,7 @@ import math
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -67,11 +67,8 @@ def with_durations(comparison: Comparison, source: Any, target: Any) -> Comparis
     durations = signature_durations(source, target)
     if not durations:
         return comparison
-    return Comparison(
-        raw_score=comparison.raw_score,
-        segments=list(comparison.segments),
-        details={**durations, **comparison.details},
-    )
+    # ``replace`` keeps every other field (``conclusive`` among them) as the engine set it.
+    return replace(comparison, segments=list(comparison.segments), details={**durations, **comparison.details})
 
 
 def usable_cpus() -> int:
