@@ -128,9 +128,7 @@ def correlation(
     window scores the *lower* of its two halves' correlations, so an alignment must hold throughout it
     (a chance burst of agreement, one shared word or chord, lifts one half only).
     """
-    u = np.arange(src.shape[0], dtype=np.float64)
-    centre = 0.5 * (DECIMATE - 1)
-    tt = np.rint((slope * (DECIMATE * u + centre) + offset - centre) / DECIMATE).astype(np.int64)
+    tt = np.rint(mapped_band_frames(src.shape[0], slope, offset)).astype(np.int64)
     ok = np.nonzero((tt >= 0) & (tt < tgt.shape[0]))[0]
     if ok.size < MIN_OVERLAP_S * BAND_FPS:
         return 0.0
@@ -147,6 +145,14 @@ def correlation(
     h = width // 2
     halves = [pearson(xy[a:b].sum(), xx[a:b].sum(), yy[a:b].sum(), b - a) for a, b in ((i, i + h), (i + h, i + width))]
     return float(max(0.0, min(halves)))
+
+
+def mapped_band_frames(n: int, slope: float, offset: float) -> np.ndarray:
+    """Where the source's band frames ``0..n-1`` land on the target's band-frame axis (fractional) under
+    ``t_tgt = slope * t_src + offset`` in spectrogram frames: a band frame covers DECIMATE spectrogram
+    frames, so it maps through its centre."""
+    centre = 0.5 * (DECIMATE - 1)
+    return (slope * (DECIMATE * np.arange(n, dtype=np.float64) + centre) + offset - centre) / DECIMATE
 
 
 def pearson(sxy: np.ndarray, sxx: np.ndarray, syy: np.ndarray, width: int) -> np.ndarray:

@@ -23,7 +23,7 @@ from audio_match.engine.landmarks import (
     pair_peaks,
 )
 from audio_match.engine.matching import Variant, VariantMatches, match_weights, offset_peak, search
-from audio_match.engine.verify import DensePeaks, Verification, best_stretch, dense_peaks
+from audio_match.engine.verify import DensePeaks, best_stretch, dense_peaks
 from medialayer.calibration import Calibration, CalibrationMismatch, load_calibration
 from medialayer.caps import DEFAULT_CAPS, MediaCaps
 from medialayer.engine import Comparison, MatchedSegment
@@ -230,18 +230,20 @@ class AudioEngine:
             total = landmark_evidence
         # Whether the alignment that carries the score keeps the source's levels (a copy does, another
         # rendering of the same text or melody does not): its weight scales the pair and its segments.
-        deviation = self._level_deviation(
-            source,
-            target,
-            best,
-            lines,
-            frame_segments,
-            cand,
-            ver,
-            first,
-            last,
-            carried_by_line=not on_line and bonus <= landmark_evidence,
-        )
+        # That alignment is the landmark line over its strongest segment when the line alone carries
+        # the evidence, else the verified candidate over the stretch where its verification holds.
+        if not on_line and bonus <= landmark_evidence:
+            deviation = float("inf")
+            if lines and frame_segments:
+                fs, line = frame_segments[0], lines[0]
+                pitch = best.variant.pitch_scale
+                deviation = fidelity.level_deviation(
+                    source.bands, target.bands, line.slope, line.offset, pitch, fs.src_start, fs.src_end
+                )
+        else:
+            deviation = fidelity.level_deviation(
+                source.bands, target.bands, cand.slope, ver.offset, cand.variant.pitch_scale, first, last
+            )
         weight = fidelity.factor(deviation)
         unweighted = total
         total *= weight
@@ -284,35 +286,6 @@ class AudioEngine:
             verified=verified,
             details=details,
             deviation=deviation,
-        )
-
-    @staticmethod
-    def _level_deviation(
-        source: AudioSignature,
-        target: AudioSignature,
-        best: VariantMatches,
-        lines: list[align.Line],
-        frame_segments: list[align.FrameSegment],
-        cand: candidates.Candidate,
-        ver: Verification,
-        first: float,
-        last: float,
-        *,
-        carried_by_line: bool,
-    ) -> float:
-        """``fidelity.level_deviation`` along the alignment that carries the evidence: the landmark line
-        over its strongest segment when the line alone does, else the verified candidate over the stretch
-        where its verification holds."""
-        if carried_by_line:
-            if not lines or not frame_segments:
-                return float("inf")
-            fs = frame_segments[0]
-            line = lines[0]
-            return fidelity.level_deviation(
-                source.bands, target.bands, line.slope, line.offset, best.variant.pitch_scale, fs.src_start, fs.src_end
-            )
-        return fidelity.level_deviation(
-            source.bands, target.bands, cand.slope, ver.offset, cand.variant.pitch_scale, first, last
         )
 
     def _segment(self, fs: align.FrameSegment, src_dur: float, tgt_dur: float, decoy: float) -> MatchedSegment:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from audio_match.engine.bandcorr import BAND_FPS, DECIMATE, LOG_LO, BandEnergies, shift_bands
+from audio_match.engine.bandcorr import BAND_FPS, DECIMATE, LOG_LO, BandEnergies, mapped_band_frames, shift_bands
 
 #: A cell counts when the source's band is in its louder half over the stretch (``LOUD_QUANTILE``) and
 #: above the silence floor by this much (ln power): the cells whose level a copy must keep.
@@ -91,8 +91,7 @@ def level_deviation(
     if es.shape[0] == 0 or et.shape[0] < 2:
         return float("inf")
     u = np.arange(es.shape[0], dtype=np.float64)
-    centre = 0.5 * (DECIMATE - 1)
-    x = (slope * (DECIMATE * u + centre) + offset - centre) / DECIMATE
+    x = mapped_band_frames(es.shape[0], slope, offset)
     lo, hi = _widened(first / DECIMATE, last / DECIMATE, WINDOW_S * BAND_FPS)
     lo, hi = _capped(lo, hi, MAX_STRETCH_S * BAND_FPS)
     span = max(abs(n) for n in NUDGES)
